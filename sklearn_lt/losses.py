@@ -1,0 +1,899 @@
+r"""Long-tail losses in plain PyTorch, built from per-class training counts.
+
+Every loss comes twice: as a function (``ldam_loss(logits, target,
+class_counts)``) and as a thin :class:`torch.nn.Module` that only delegates
+(``LDAMLoss(class_counts=...)``), usable as a skorch ``criterion`` with the
+counts passed as ``criterion__class_counts``. Margins and log-priors are
+registered buffers, so they follow ``.to(device)``.
+
+Notation: ``n_k`` is the number of training examples of class ``k``,
+``pi_k = n_k / sum_j n_j`` its prior, ``f(x)`` the logits, ``y`` the target.
+
+Weighting and reduction are shared by every loss. With per-class weights
+``w`` and per-example weights ``s``, example ``i`` carries weight
+``v_i = w[y_i] * s_i`` and ``reduction="mean"`` returns
+``sum_i v_i * l_i / sum_i v_i``, the convention of
+:func:`torch.nn.functional.cross_entropy` with ``weight``; ``"sum"`` returns
+``sum_i v_i * l_i`` and ``"none"`` the vector ``v_i * l_i``.
+
+Half-precision inputs (float16, bfloat16) are computed in float32 and the
+result is cast back, so that ``scale * logits`` cannot overflow.
+
+References
+----------
+.. [1] K. Cao, C. Wei, A. Gaidon, N. Arechiga, T. Ma, "Learning Imbalanced
+   Datasets with Label-Distribution-Aware Margin Loss", NeurIPS 2019.
+.. [2] A. K. Menon, S. Jayasumana, A. S. Rawat, H. Jain, A. Veit, S. Kumar,
+   "Long-tail learning via logit adjustment", ICLR 2021.
+.. [3] J. Ren et al., "Balanced Meta-Softmax for Long-Tailed Visual
+   Recognition", NeurIPS 2020.
+.. [4] G. R. Kini, O. Paraskevas, S. Oymak, C. Thrampoulidis, "Label-Imbalanced
+   and Group-Sensitive Classification under Overparameterization",
+   NeurIPS 2021.
+.. [5] T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollar, "Focal Loss for
+   Dense Object Detection", ICCV 2017.
+.. [6] W. Jitkrittum, A. K. Menon, A. S. Rawat, S. Kumar, "ELM: Embedding and
+   Logit Margins for Long-Tail Learning", arXiv:2204.13208, 2022.
+.. [7] P. Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020.
+"""
+
+from numbers import Real
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "LOSSES",
+    "BalancedSoftmaxLoss",
+    "CrossEntropyLoss",
+    "ELMLoss",
+    "FocalLoss",
+    "LDAMLoss",
+    "LogitAdjustedLoss",
+    "VSLoss",
+    "balanced_softmax_loss",
+    "cross_entropy_loss",
+    "elm_loss",
+    "focal_loss",
+    "get_loss_class",
+    "ldam_loss",
+    "ldam_margins",
+    "log_prior",
+    "logit_adjusted_loss",
+    "supervised_contrastive_margin_loss",
+    "vs_loss",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+# --------------------------------------------------------------------------
+# Helpers: counts, margins, priors, reduction
+# --------------------------------------------------------------------------
+def _counts_tensor(class_counts):
+    """Validate counts and return them as a float64 tensor on the CPU."""
+    if class_counts is None:
+        raise ValueError(
+            "class_counts is required: pass the number of training examples "
+            "of each class (for a skorch criterion: criterion__class_counts)."
+        )
+    counts = torch.as_tensor(class_counts, dtype=torch.float64).detach().cpu()
+    if counts.ndim != 1 or counts.numel() == 0:
+        raise ValueError(
+            "class_counts must be a non-empty 1-d array, got shape "
+            f"{tuple(counts.shape)}."
+        )
+    if not torch.isfinite(counts).all():
+        raise ValueError("class_counts must be finite.")
+    if (counts < 1).any():
+        bad = torch.nonzero(counts < 1).flatten().tolist()
+        raise ValueError(
+            "Every class needs at least one training example; class_counts "
+            f"has counts below 1 at class indices {bad}."
+        )
+    return counts
+
+
+def log_prior(class_counts):
+    """Log class priors ``log(n_k / sum_j n_j)`` as a float64 tensor.
+
+    Examples
+    --------
+    >>> [round(p, 6) for p in log_prior([1, 3]).exp().tolist()]
+    [0.25, 0.75]
+    """
+    counts = _counts_tensor(class_counts)
+    return torch.log(counts) - torch.log(counts.sum())
+
+
+def ldam_margins(class_counts, max_margin=0.5):
+    """LDAM margins ``Delta_k = C / n_k^(1/4)``, the largest equal to ``max_margin``.
+
+    Examples
+    --------
+    >>> ldam_margins([16, 1], max_margin=0.5).tolist()
+    [0.25, 0.5]
+    """
+    _check_nonnegative(max_margin, "max_margin")
+    counts = _counts_tensor(class_counts)
+    raw = counts.pow(-0.25)
+    return raw * (max_margin / raw.max())
+
+
+def _check_nonnegative(value, name):
+    if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
+        raise ValueError(f"{name} must be a non-negative real number, got {value!r}.")
+
+
+def _check_real(value, name):
+    if isinstance(value, bool) or not isinstance(value, Real) or value != value:
+        raise ValueError(f"{name} must be a real number, got {value!r}.")
+
+
+def _upcast(logits):
+    """Compute in float32 when given half precision; remember the input dtype."""
+    dtype = logits.dtype
+    if dtype in (torch.float16, torch.bfloat16):
+        logits = logits.float()
+    return logits, dtype
+
+
+def _reduce(per_example, target, weight, sample_weight, reduction, out_dtype):
+    """Apply class and example weights, then reduce (see the module docstring)."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
+    v = None
+    if weight is not None:
+        v = torch.as_tensor(weight, dtype=per_example.dtype, device=per_example.device)
+        v = v[target]
+    if sample_weight is not None:
+        s = torch.as_tensor(
+            sample_weight, dtype=per_example.dtype, device=per_example.device
+        )
+        v = s if v is None else v * s
+    if v is None:
+        if reduction == "mean":
+            out = per_example.mean()
+        elif reduction == "sum":
+            out = per_example.sum()
+        else:
+            out = per_example
+    else:
+        weighted = per_example * v
+        if reduction == "mean":
+            # An all-zero weight batch contributes zero loss, not 0/0.
+            out = weighted.sum() / v.sum().clamp_min(torch.finfo(v.dtype).tiny)
+        elif reduction == "sum":
+            out = weighted.sum()
+        else:
+            out = weighted
+    return out.to(out_dtype)
+
+
+def _ce_per_example(logits, target):
+    return F.cross_entropy(logits, target, reduction="none")
+
+
+# --------------------------------------------------------------------------
+# Functions
+# --------------------------------------------------------------------------
+def cross_entropy_loss(
+    logits, target, weight=None, *, sample_weight=None, reduction="mean"
+):
+    """Softmax cross-entropy with optional per-class weights.
+
+    ``l_i = -f_{y_i}(x_i) + log sum_k exp f_k(x_i)``.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n_samples, n_classes)
+    target : LongTensor of shape (n_samples,)
+    weight : Tensor of shape (n_classes,), default=None
+        Per-class weights.
+    sample_weight : Tensor of shape (n_samples,), default=None
+        Per-example weights.
+    reduction : {"mean", "sum", "none"}, default="mean"
+
+    Returns
+    -------
+    loss : Tensor
+    """
+    logits, dtype = _upcast(logits)
+    return _reduce(
+        _ce_per_example(logits, target), target, weight, sample_weight, reduction, dtype
+    )
+
+
+def _ldam_from_margins(logits, target, margins, scale):
+    margins = margins.to(device=logits.device, dtype=logits.dtype)
+    one_hot = F.one_hot(target, logits.shape[1]).to(logits.dtype)
+    adjusted = logits - one_hot * margins[target].unsqueeze(1)
+    return _ce_per_example(scale * adjusted, target)
+
+
+def ldam_loss(
+    logits,
+    target,
+    class_counts,
+    max_margin=0.5,
+    scale=30.0,
+    weight=None,
+    *,
+    sample_weight=None,
+    reduction="mean",
+):
+    r"""Label-distribution-aware margin (LDAM) loss (Cao et al., NeurIPS 2019).
+
+    ``l_i = CE(s * (f(x_i) - Delta_{y_i} e_{y_i}), y_i)`` with margins
+    ``Delta_k = C / n_k^(1/4)``, ``C`` such that ``max_k Delta_k = max_margin``.
+    Meant for cosine logits in ``[-1, 1]`` from a normalised head; ``scale``
+    is ``s`` in Cao et al.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n_samples, n_classes)
+    target : LongTensor of shape (n_samples,)
+    class_counts : array-like of shape (n_classes,)
+    max_margin : float, default=0.5
+        Margin of the rarest class.
+    scale : float, default=30.0
+        Multiplies all (margin-adjusted) logits.
+    weight, sample_weight, reduction
+        See :func:`cross_entropy_loss`.
+
+    Returns
+    -------
+    loss : Tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> logits = torch.tensor([[0.2, 0.1]])
+    >>> round(ldam_loss(logits, torch.tensor([0]), [16, 1], scale=1.0).item(), 4)
+    0.771
+    """
+    _check_nonnegative(scale, "scale")
+    margins = ldam_margins(class_counts, max_margin)
+    logits, dtype = _upcast(logits)
+    per_example = _ldam_from_margins(logits, target, margins, scale)
+    return _reduce(per_example, target, weight, sample_weight, reduction, dtype)
+
+
+def _adjusted_ce(logits, target, offsets):
+    return _ce_per_example(logits + offsets.to(logits.device, logits.dtype), target)
+
+
+def logit_adjusted_loss(
+    logits,
+    target,
+    class_counts,
+    tau=1.0,
+    weight=None,
+    *,
+    sample_weight=None,
+    reduction="mean",
+):
+    """Logit-adjusted cross-entropy (Menon et al., ICLR 2021).
+
+    ``l_i = CE(f(x_i) + tau * log pi, y_i)``. Predict with the raw logits
+    ``f(x)``. ``tau = 1`` is the balanced softmax of Ren et al. (2020).
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n_samples, n_classes)
+    target : LongTensor of shape (n_samples,)
+    class_counts : array-like of shape (n_classes,)
+    tau : float, default=1.0
+        Strength of the adjustment; ``tau = 0`` is plain cross-entropy.
+    weight, sample_weight, reduction
+        See :func:`cross_entropy_loss`.
+
+    Returns
+    -------
+    loss : Tensor
+    """
+    _check_real(tau, "tau")
+    offsets = tau * log_prior(class_counts)
+    logits, dtype = _upcast(logits)
+    return _reduce(
+        _adjusted_ce(logits, target, offsets),
+        target,
+        weight,
+        sample_weight,
+        reduction,
+        dtype,
+    )
+
+
+def balanced_softmax_loss(
+    logits, target, class_counts, weight=None, *, sample_weight=None, reduction="mean"
+):
+    """Balanced softmax (Ren et al., 2020): :func:`logit_adjusted_loss`, tau = 1."""
+    return logit_adjusted_loss(
+        logits,
+        target,
+        class_counts,
+        tau=1.0,
+        weight=weight,
+        sample_weight=sample_weight,
+        reduction=reduction,
+    )
+
+
+def _vs_terms(class_counts, gamma, tau):
+    counts = _counts_tensor(class_counts)
+    multiplicative = (counts / counts.max()).pow(gamma)
+    additive = tau * log_prior(counts)
+    return multiplicative, additive
+
+
+def _vs_from_terms(logits, target, multiplicative, additive):
+    multiplicative = multiplicative.to(logits.device, logits.dtype)
+    additive = additive.to(logits.device, logits.dtype)
+    return _ce_per_example(multiplicative * logits + additive, target)
+
+
+def vs_loss(
+    logits,
+    target,
+    class_counts,
+    gamma=0.2,
+    tau=1.0,
+    weight=None,
+    *,
+    sample_weight=None,
+    reduction="mean",
+):
+    """Vector-scaling (VS) loss (Kini et al., NeurIPS 2021).
+
+    ``l_i = CE(Delta * f(x_i) + iota, y_i)`` with multiplicative
+    ``Delta_k = (n_k / n_max)^gamma`` and additive ``iota_k = tau * log pi_k``.
+    ``gamma = 0`` gives :func:`logit_adjusted_loss`; ``tau = 0, gamma = 0``
+    gives cross-entropy. Predict with the raw logits.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n_samples, n_classes)
+    target : LongTensor of shape (n_samples,)
+    class_counts : array-like of shape (n_classes,)
+    gamma : float, default=0.2
+        Exponent of the multiplicative adjustment.
+    tau : float, default=1.0
+        Strength of the additive adjustment.
+    weight, sample_weight, reduction
+        See :func:`cross_entropy_loss`.
+
+    Returns
+    -------
+    loss : Tensor
+    """
+    _check_real(gamma, "gamma")
+    _check_real(tau, "tau")
+    multiplicative, additive = _vs_terms(class_counts, gamma, tau)
+    logits, dtype = _upcast(logits)
+    per_example = _vs_from_terms(logits, target, multiplicative, additive)
+    return _reduce(per_example, target, weight, sample_weight, reduction, dtype)
+
+
+def focal_loss(
+    logits, target, gamma=2.0, weight=None, *, sample_weight=None, reduction="mean"
+):
+    """Softmax focal loss (Lin et al., ICCV 2017).
+
+    ``l_i = -(1 - p_{y_i})^gamma log p_{y_i}`` with ``p = softmax(f(x_i))``.
+    ``gamma = 0`` is cross-entropy. The per-class ``weight`` is Lin et al.'s
+    ``alpha``.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n_samples, n_classes)
+    target : LongTensor of shape (n_samples,)
+    gamma : float, default=2.0
+        Focusing parameter, ``>= 0``.
+    weight, sample_weight, reduction
+        See :func:`cross_entropy_loss`.
+
+    Returns
+    -------
+    loss : Tensor
+    """
+    _check_nonnegative(gamma, "gamma")
+    logits, dtype = _upcast(logits)
+    log_p = F.log_softmax(logits, dim=1).gather(1, target.unsqueeze(1)).squeeze(1)
+    # (1 - p)^gamma via -expm1(log p) keeps precision when p is close to 1.
+    per_example = -((-torch.expm1(log_p)).clamp_min(0).pow(gamma)) * log_p
+    return _reduce(per_example, target, weight, sample_weight, reduction, dtype)
+
+
+def _supcon_margin_per_anchor(embeddings, target, anchor_margins, temperature):
+    """Per-anchor margin SupCon loss and a mask of anchors with a positive."""
+    z = F.normalize(embeddings, dim=1)
+    n = z.shape[0]
+    similarity = z @ z.T
+    eye = torch.eye(n, dtype=torch.bool, device=z.device)
+    positive = (target.unsqueeze(0) == target.unsqueeze(1)) & ~eye
+    margins = anchor_margins.to(z.device, z.dtype).unsqueeze(1)
+    adjusted = (similarity - margins * positive.to(z.dtype)) / temperature
+    adjusted = adjusted.masked_fill(eye, float("-inf"))
+    log_denominator = torch.logsumexp(adjusted, dim=1, keepdim=True)
+    log_ratio = (adjusted - log_denominator).masked_fill(~positive, 0.0)
+    n_positive = positive.sum(dim=1)
+    has_positive = n_positive > 0
+    per_anchor = -log_ratio.sum(dim=1) / n_positive.clamp_min(1)
+    return per_anchor, has_positive
+
+
+def supervised_contrastive_margin_loss(
+    embeddings,
+    target,
+    class_counts,
+    temperature=0.1,
+    embedding_margin=0.5,
+    weight=None,
+    *,
+    sample_weight=None,
+    reduction="mean",
+):
+    r"""Supervised contrastive loss with class-dependent positive margins.
+
+    The embedding term of ELM. On L2-normalised embeddings ``z`` with
+    cosine similarities ``s_ij``, for an anchor ``i`` of class ``y``, its
+    positives ``P(i) = {j != i : y_j = y}`` and negatives ``N(i)``:
+
+    .. math::
+
+        l_i = -\frac{1}{|P(i)|} \sum_{p \in P(i)} \log
+        \frac{\exp((s_{ip} - \rho_y)/T)}
+        {\sum_{a \in P(i)} \exp((s_{ia} - \rho_y)/T)
+         + \sum_{a \in N(i)} \exp(s_{ia}/T)}
+
+    with margins ``rho_k = embedding_margin * n_k^(-1/4) / max_j n_j^(-1/4)``
+    (largest for the rarest class, as LDAM's). ``embedding_margin = 0`` is the
+    SupCon loss of Khosla et al. (2020), "out" form. Anchors without a
+    positive in the batch contribute nothing; ``"mean"`` averages over the
+    anchors that have one (0 if none has).
+
+    Parameters
+    ----------
+    embeddings : Tensor of shape (n_samples, n_dims)
+    target : LongTensor of shape (n_samples,)
+    class_counts : array-like of shape (n_classes,)
+    temperature : float, default=0.1
+        ``T`` above, ``> 0``.
+    embedding_margin : float, default=0.5
+        Margin of the rarest class, ``>= 0``.
+    weight, sample_weight, reduction
+        See :func:`cross_entropy_loss`; weights apply to anchors.
+
+    Returns
+    -------
+    loss : Tensor
+    """
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, Real)
+        or not (temperature > 0)
+    ):
+        raise ValueError(f"temperature must be a positive real, got {temperature!r}.")
+    rho = ldam_margins(class_counts, embedding_margin)
+    embeddings, dtype = _upcast(embeddings)
+    per_anchor, has_positive = _supcon_margin_per_anchor(
+        embeddings, target, rho[target.cpu()], temperature
+    )
+    return _reduce_anchors(
+        per_anchor, has_positive, target, weight, sample_weight, reduction, dtype
+    )
+
+
+def _reduce_anchors(
+    per_anchor, has_positive, target, weight, sample_weight, reduction, dtype
+):
+    mask = has_positive.to(per_anchor.dtype)
+    sample_weight = (
+        mask
+        if sample_weight is None
+        else mask * torch.as_tensor(sample_weight, dtype=mask.dtype, device=mask.device)
+    )
+    return _reduce(per_anchor, target, weight, sample_weight, reduction, dtype)
+
+
+def elm_loss(
+    logits,
+    embeddings,
+    target,
+    class_counts,
+    logit_loss="logit_adjusted",
+    tau=1.0,
+    max_margin=0.5,
+    scale=30.0,
+    embedding_weight=1.0,
+    temperature=0.1,
+    embedding_margin=0.5,
+    weight=None,
+    *,
+    sample_weight=None,
+    reduction="mean",
+):
+    r"""ELM: embedding and logit margins (Jitkrittum et al., 2022).
+
+    ``L = L_logit(logits) + embedding_weight * L_emb(embeddings)``, where
+    ``L_logit`` is :func:`logit_adjusted_loss` (``logit_loss="logit_adjusted"``,
+    with ``tau``) or :func:`ldam_loss` (``logit_loss="ldam"``, with
+    ``max_margin`` and ``scale``), and ``L_emb`` is
+    :func:`supervised_contrastive_margin_loss` on the L2-normalised
+    embeddings: positive-pair similarities of an anchor of class ``y`` are
+    reduced by ``rho_y`` (rarer classes, larger margins), which pulls
+    tail-class embeddings tighter. The two terms are reduced separately
+    (``"mean"``: the logit term over all examples, the embedding term over
+    anchors with a positive) and added.
+
+    This follows the structure of the paper (a logit-margin loss plus a
+    margin-based supervised contrastive term on the embeddings). The paper's
+    exact text was not available to us when this was written; the precise
+    placement of the margin above (subtracted from every positive pair,
+    numerator and denominator, with ``rho_y ~ n_y^(-1/4)``) is our choice,
+    documented here, and may differ in detail from the authors' form.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (n_samples, n_classes)
+    embeddings : Tensor of shape (n_samples, n_dims)
+    target : LongTensor of shape (n_samples,)
+    class_counts : array-like of shape (n_classes,)
+    logit_loss : {"logit_adjusted", "ldam"}, default="logit_adjusted"
+    tau, max_margin, scale
+        Parameters of the logit term.
+    embedding_weight : float, default=1.0
+        Weight of the embedding term, ``>= 0``.
+    temperature, embedding_margin
+        Parameters of the embedding term.
+    weight, sample_weight, reduction
+        See :func:`cross_entropy_loss`.
+
+    Returns
+    -------
+    loss : Tensor
+    """
+    _check_nonnegative(embedding_weight, "embedding_weight")
+    if logit_loss == "logit_adjusted":
+        logit_term = logit_adjusted_loss(
+            logits,
+            target,
+            class_counts,
+            tau,
+            weight,
+            sample_weight=sample_weight,
+            reduction=reduction,
+        )
+    elif logit_loss == "ldam":
+        logit_term = ldam_loss(
+            logits,
+            target,
+            class_counts,
+            max_margin,
+            scale,
+            weight,
+            sample_weight=sample_weight,
+            reduction=reduction,
+        )
+    else:
+        raise ValueError(
+            f"logit_loss must be 'logit_adjusted' or 'ldam', got {logit_loss!r}."
+        )
+    embedding_term = supervised_contrastive_margin_loss(
+        embeddings,
+        target,
+        class_counts,
+        temperature,
+        embedding_margin,
+        weight,
+        sample_weight=sample_weight,
+        reduction=reduction,
+    )
+    return logit_term + embedding_weight * embedding_term.to(logit_term.dtype)
+
+
+# --------------------------------------------------------------------------
+# Modules: thin wrappers usable as skorch criteria
+# --------------------------------------------------------------------------
+class _CountLoss(nn.Module):
+    """Base of the loss modules: holds class counts and class weights.
+
+    ``class_counts`` may be ``None`` at construction (skorch builds the
+    criterion before it has seen ``y``); the loss raises a clear error if it
+    is still ``None`` when called. ``weight`` is a buffer that may be
+    replaced during training (deferred re-weighting).
+
+    ``uses_embeddings`` tells a net whether to pass ``(logits, embeddings)``;
+    ``logit_scale`` is the factor by which the raw module outputs are
+    multiplied to give the logits used for prediction.
+    """
+
+    uses_embeddings = False
+    logit_scale = 1.0
+
+    def __init__(self, class_counts=None, weight=None, reduction="mean"):
+        super().__init__()
+        if reduction not in _REDUCTIONS:
+            raise ValueError(
+                f"reduction must be one of {_REDUCTIONS}, got {reduction!r}."
+            )
+        self.reduction = reduction
+        counts = None if class_counts is None else _counts_tensor(class_counts)
+        self.register_buffer("class_counts", counts)
+        self.register_buffer("weight", None)
+        self.set_weight(weight)
+
+    def set_weight(self, weight):
+        """Replace the per-class weights (``None`` switches them off)."""
+        if weight is None:
+            self.weight = None
+            return
+        like = self.class_counts
+        weight = torch.as_tensor(weight, dtype=torch.float64)
+        if like is not None:
+            weight = weight.to(like.device)
+        self.weight = weight
+
+    def _require_counts(self):
+        if self.class_counts is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no class_counts: pass class_counts= "
+                "(criterion__class_counts= in skorch), or train it with "
+                "sklearn_lt.LongTailNet, which sets them from y."
+            )
+
+    def _finish(self, per_example, target, sample_weight, dtype):
+        return _reduce(
+            per_example, target, self.weight, sample_weight, self.reduction, dtype
+        )
+
+
+class CrossEntropyLoss(_CountLoss):
+    """Module form of :func:`cross_entropy_loss` (counts accepted, unused)."""
+
+    def forward(self, logits, target, sample_weight=None):
+        logits, dtype = _upcast(logits)
+        return self._finish(
+            _ce_per_example(logits, target), target, sample_weight, dtype
+        )
+
+
+class LDAMLoss(_CountLoss):
+    """Module form of :func:`ldam_loss`; ``margins`` is a buffer.
+
+    Parameters
+    ----------
+    class_counts : array-like of shape (n_classes,), default=None
+    max_margin : float, default=0.5
+    scale : float, default=30.0
+    weight : array-like of shape (n_classes,), default=None
+    reduction : {"mean", "sum", "none"}, default="mean"
+    """
+
+    def __init__(
+        self,
+        class_counts=None,
+        max_margin=0.5,
+        scale=30.0,
+        weight=None,
+        reduction="mean",
+    ):
+        super().__init__(class_counts, weight, reduction)
+        _check_nonnegative(scale, "scale")
+        self.max_margin = max_margin
+        self.scale = scale
+        margins = (
+            None if class_counts is None else ldam_margins(class_counts, max_margin)
+        )
+        self.register_buffer("margins", margins)
+
+    @property
+    def logit_scale(self):
+        return self.scale
+
+    def forward(self, logits, target, sample_weight=None):
+        self._require_counts()
+        logits, dtype = _upcast(logits)
+        per_example = _ldam_from_margins(logits, target, self.margins, self.scale)
+        return self._finish(per_example, target, sample_weight, dtype)
+
+
+class LogitAdjustedLoss(_CountLoss):
+    """Module form of :func:`logit_adjusted_loss`; ``offsets = tau * log pi``.
+
+    Parameters
+    ----------
+    class_counts : array-like of shape (n_classes,), default=None
+    tau : float, default=1.0
+    weight : array-like of shape (n_classes,), default=None
+    reduction : {"mean", "sum", "none"}, default="mean"
+    """
+
+    def __init__(self, class_counts=None, tau=1.0, weight=None, reduction="mean"):
+        super().__init__(class_counts, weight, reduction)
+        _check_real(tau, "tau")
+        self.tau = tau
+        offsets = None if class_counts is None else tau * log_prior(class_counts)
+        self.register_buffer("offsets", offsets)
+
+    def forward(self, logits, target, sample_weight=None):
+        self._require_counts()
+        logits, dtype = _upcast(logits)
+        per_example = _adjusted_ce(logits, target, self.offsets)
+        return self._finish(per_example, target, sample_weight, dtype)
+
+
+class BalancedSoftmaxLoss(LogitAdjustedLoss):
+    """Module form of :func:`balanced_softmax_loss` (``tau = 1``)."""
+
+    def __init__(self, class_counts=None, weight=None, reduction="mean"):
+        super().__init__(class_counts, tau=1.0, weight=weight, reduction=reduction)
+
+
+class VSLoss(_CountLoss):
+    """Module form of :func:`vs_loss`.
+
+    Parameters
+    ----------
+    class_counts : array-like of shape (n_classes,), default=None
+    gamma : float, default=0.2
+    tau : float, default=1.0
+    weight : array-like of shape (n_classes,), default=None
+    reduction : {"mean", "sum", "none"}, default="mean"
+    """
+
+    def __init__(
+        self, class_counts=None, gamma=0.2, tau=1.0, weight=None, reduction="mean"
+    ):
+        super().__init__(class_counts, weight, reduction)
+        _check_real(gamma, "gamma")
+        _check_real(tau, "tau")
+        self.gamma = gamma
+        self.tau = tau
+        terms = (
+            (None, None)
+            if class_counts is None
+            else _vs_terms(class_counts, gamma, tau)
+        )
+        self.register_buffer("multiplicative", terms[0])
+        self.register_buffer("additive", terms[1])
+
+    def forward(self, logits, target, sample_weight=None):
+        self._require_counts()
+        logits, dtype = _upcast(logits)
+        per_example = _vs_from_terms(logits, target, self.multiplicative, self.additive)
+        return self._finish(per_example, target, sample_weight, dtype)
+
+
+class FocalLoss(_CountLoss):
+    """Module form of :func:`focal_loss` (counts accepted, unused).
+
+    Parameters
+    ----------
+    class_counts : array-like of shape (n_classes,), default=None
+    gamma : float, default=2.0
+    weight : array-like of shape (n_classes,), default=None
+        Lin et al.'s ``alpha``.
+    reduction : {"mean", "sum", "none"}, default="mean"
+    """
+
+    def __init__(self, class_counts=None, gamma=2.0, weight=None, reduction="mean"):
+        super().__init__(class_counts, weight, reduction)
+        _check_nonnegative(gamma, "gamma")
+        self.gamma = gamma
+
+    def forward(self, logits, target, sample_weight=None):
+        return focal_loss(
+            logits,
+            target,
+            self.gamma,
+            self.weight,
+            sample_weight=sample_weight,
+            reduction=self.reduction,
+        )
+
+
+class ELMLoss(_CountLoss):
+    """Module form of :func:`elm_loss`; called as ``loss(logits, embeddings, y)``.
+
+    Parameters
+    ----------
+    class_counts : array-like of shape (n_classes,), default=None
+    logit_loss : {"logit_adjusted", "ldam"}, default="logit_adjusted"
+    tau : float, default=1.0
+    max_margin : float, default=0.5
+    scale : float, default=30.0
+    embedding_weight : float, default=1.0
+    temperature : float, default=0.1
+    embedding_margin : float, default=0.5
+    weight : array-like of shape (n_classes,), default=None
+    reduction : {"mean", "sum", "none"}, default="mean"
+    """
+
+    uses_embeddings = True
+
+    def __init__(
+        self,
+        class_counts=None,
+        logit_loss="logit_adjusted",
+        tau=1.0,
+        max_margin=0.5,
+        scale=30.0,
+        embedding_weight=1.0,
+        temperature=0.1,
+        embedding_margin=0.5,
+        weight=None,
+        reduction="mean",
+    ):
+        super().__init__(class_counts, weight, reduction)
+        if logit_loss not in ("logit_adjusted", "ldam"):
+            raise ValueError(
+                f"logit_loss must be 'logit_adjusted' or 'ldam', got {logit_loss!r}."
+            )
+        _check_real(tau, "tau")
+        _check_nonnegative(max_margin, "max_margin")
+        _check_nonnegative(scale, "scale")
+        _check_nonnegative(embedding_weight, "embedding_weight")
+        _check_nonnegative(embedding_margin, "embedding_margin")
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, Real)
+            or not (temperature > 0)
+        ):
+            raise ValueError(
+                f"temperature must be a positive real, got {temperature!r}."
+            )
+        self.logit_loss = logit_loss
+        self.tau = tau
+        self.max_margin = max_margin
+        self.scale = scale
+        self.embedding_weight = embedding_weight
+        self.temperature = temperature
+        self.embedding_margin = embedding_margin
+
+    @property
+    def logit_scale(self):
+        return self.scale if self.logit_loss == "ldam" else 1.0
+
+    def forward(self, logits, embeddings, target, sample_weight=None):
+        self._require_counts()
+        return elm_loss(
+            logits,
+            embeddings,
+            target,
+            self.class_counts,
+            logit_loss=self.logit_loss,
+            tau=self.tau,
+            max_margin=self.max_margin,
+            scale=self.scale,
+            embedding_weight=self.embedding_weight,
+            temperature=self.temperature,
+            embedding_margin=self.embedding_margin,
+            weight=self.weight,
+            sample_weight=sample_weight,
+            reduction=self.reduction,
+        )
+
+
+LOSSES = {
+    "ce": CrossEntropyLoss,
+    "ldam": LDAMLoss,
+    "logit_adjusted": LogitAdjustedLoss,
+    "balanced_softmax": BalancedSoftmaxLoss,
+    "vs": VSLoss,
+    "focal": FocalLoss,
+    "elm": ELMLoss,
+}
+"""Loss names accepted by the estimators' ``loss`` parameter."""
+
+
+def get_loss_class(name):
+    """Return the loss module class registered under ``name``."""
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"Unknown loss {name!r}; expected one of {sorted(LOSSES)}."
+        ) from None
