@@ -402,7 +402,10 @@ def focal_loss(
     logits, dtype = _upcast(logits)
     log_p = F.log_softmax(logits, dim=1).gather(1, target.unsqueeze(1)).squeeze(1)
     # (1 - p)^gamma via -expm1(log p) keeps precision when p is close to 1.
-    per_example = -((-torch.expm1(log_p)).clamp_min(0).pow(gamma)) * log_p
+    # Clamping at the smallest normal (not 0) keeps the gradient of pow finite
+    # (0 rather than nan) at p = 1 when 0 < gamma < 1.
+    one_minus_p = (-torch.expm1(log_p)).clamp_min(torch.finfo(log_p.dtype).tiny)
+    per_example = -(one_minus_p.pow(gamma)) * log_p
     return _reduce(per_example, target, weight, sample_weight, reduction, dtype)
 
 
@@ -681,6 +684,7 @@ class LDAMLoss(_CountLoss):
         reduction="mean",
     ):
         super().__init__(class_counts, weight, reduction)
+        _check_nonnegative(max_margin, "max_margin")
         _check_nonnegative(scale, "scale")
         self.max_margin = max_margin
         self.scale = scale

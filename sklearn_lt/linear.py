@@ -1,0 +1,202 @@
+"""LinearMarginClassifier: a linear model trained with a long-tail loss."""
+
+from numbers import Integral, Real
+
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import _COMMON_CONSTRAINTS, _BaseMarginClassifier
+from .modules import LinearModule
+
+__all__ = ["LinearMarginClassifier"]
+
+
+class LinearMarginClassifier(_BaseMarginClassifier):
+    """Linear classifier trained with a long-tail loss.
+
+    A single linear layer ``f(x) = W x + b`` fitted, by default, with
+    full-batch L-BFGS (as :class:`~sklearn.linear_model.LogisticRegression`),
+    so small problems need no minibatch tuning. With ``loss="ce"`` and no
+    weights this is multinomial logistic regression with an L2 penalty; the
+    long-tail losses change the training objective only, and prediction is
+    the argmax of the logits. ``loss="ldam"`` uses cosine logits (normalised
+    inputs and weight vectors, no intercept) as LDAM is designed for.
+
+    The objective is the weighted mean loss (see :mod:`sklearn_lt.losses`)
+    plus ``0.5 * alpha * ||W||^2``.
+
+    Parameters
+    ----------
+    loss : {"logit_adjusted", "ce", "ldam", "balanced_softmax", "vs", \
+            "focal"}, default="logit_adjusted"
+        The training loss. ``"elm"`` needs a learned embedding and raises
+        an error pointing to :class:`MLPMarginClassifier`.
+    tau : float, default=1.0
+        Logit-adjustment strength (``"logit_adjusted"`` and ``"vs"``).
+    max_margin : float, default=0.5
+        LDAM margin of the rarest class.
+    scale : float, default=30.0
+        LDAM logit scale (``s`` in Cao et al.).
+    vs_gamma : float, default=0.2
+        Exponent of the VS multiplicative adjustment.
+    focal_gamma : float, default=2.0
+        Focusing parameter of the focal loss.
+    class_weight : None, "balanced", "effective_number" or dict, default=None
+        Per-class loss weights (see :mod:`sklearn_lt.weights`).
+    beta : float, default=0.9999
+        ``beta`` of the effective-number weights.
+    reweight : None or "drw", default=None
+        Deferred re-weighting. With L-BFGS, the model is first fitted without
+        class weights, then the fit continues with them (``class_weight``, or
+        effective-number weights if ``class_weight`` is None). With a
+        minibatch solver, weights switch on after ``reweight_start`` of the
+        epochs.
+    reweight_start : float, default=0.8
+        Fraction of the epochs trained before DRW switches weights on
+        (minibatch solvers only).
+    alpha : float, default=1e-4
+        L2 penalty on the weights (not the intercept).
+    solver : {"lbfgs", "adam", "sgd"}, default="lbfgs"
+        ``"lbfgs"`` is full-batch; the others are minibatch.
+    max_iter : int, default=100
+        Maximum L-BFGS iterations (per stage with DRW).
+    tol : float, default=1e-4
+        L-BFGS stops when the largest gradient entry falls below ``tol``.
+    batch_size : int, default=128
+        Minibatch size (minibatch solvers).
+    max_epochs : int, default=50
+        Number of epochs (minibatch solvers).
+    learning_rate_init : float, default=1e-2
+        Step size of the minibatch solvers.
+    device : str or torch.device, default="cpu"
+        Where to train: ``"cpu"`` or ``"cuda"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation and shuffling; an int makes a CPU fit repeatable
+        bit for bit.
+    verbose : int, default=0
+        Print skorch's epoch table when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    class_counts_ : ndarray of shape (n_classes,)
+        Number of training examples of each class.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (only for inputs with string
+        column names).
+    net_ : sklearn_lt.LongTailNet
+        The fitted skorch net, with its ``history``.
+
+    See Also
+    --------
+    MLPMarginClassifier : The same losses on an MLP (and ELM).
+    LogitAdjustedClassifier : Post-hoc adjustment of any fitted classifier.
+    sklearn.linear_model.LogisticRegression : ``loss="ce"`` without weights.
+
+    References
+    ----------
+    .. [1] A. K. Menon et al., "Long-tail learning via logit adjustment",
+       ICLR 2021.
+    .. [2] K. Cao et al., "Learning Imbalanced Datasets with
+       Label-Distribution-Aware Margin Loss", NeurIPS 2019.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_lt import LinearMarginClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = LinearMarginClassifier(random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> round(clf.score(X, y), 2) > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        **_COMMON_CONSTRAINTS,
+        "solver": [StrOptions({"lbfgs", "adam", "sgd"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+    }
+    _supports_embeddings = False
+
+    def __init__(
+        self,
+        loss="logit_adjusted",
+        *,
+        tau=1.0,
+        max_margin=0.5,
+        scale=30.0,
+        vs_gamma=0.2,
+        focal_gamma=2.0,
+        class_weight=None,
+        beta=0.9999,
+        reweight=None,
+        reweight_start=0.8,
+        alpha=1e-4,
+        solver="lbfgs",
+        max_iter=100,
+        tol=1e-4,
+        batch_size=128,
+        max_epochs=50,
+        learning_rate_init=1e-2,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.loss = loss
+        self.tau = tau
+        self.max_margin = max_margin
+        self.scale = scale
+        self.vs_gamma = vs_gamma
+        self.focal_gamma = focal_gamma
+        self.class_weight = class_weight
+        self.beta = beta
+        self.reweight = reweight
+        self.reweight_start = reweight_start
+        self.alpha = alpha
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.learning_rate_init = learning_rate_init
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _module_spec(self, n_features, n_classes):
+        head = "cosine" if self._uses_cosine_head() else "linear"
+        return LinearModule, {
+            "n_features": n_features,
+            "n_classes": n_classes,
+            "head": head,
+        }
+
+    def _training_spec(self, n_samples):
+        if self.solver == "lbfgs":
+            drw = self.reweight == "drw"
+            return {
+                "optimizer": torch.optim.LBFGS,
+                "lr": 1.0,
+                "optimizer__max_iter": self.max_iter,
+                "optimizer__tolerance_grad": self.tol,
+                "optimizer__history_size": 10,
+                "optimizer__line_search_fn": "strong_wolfe",
+                "batch_size": -1,
+                "max_epochs": 2 if drw else 1,
+            }, 1
+        optimizer = torch.optim.Adam if self.solver == "adam" else torch.optim.SGD
+        kwargs = {
+            "optimizer": optimizer,
+            "lr": self.learning_rate_init,
+            "batch_size": self.batch_size,
+            "max_epochs": self.max_epochs,
+            "iterator_train__shuffle": True,
+        }
+        if self.solver == "sgd":
+            kwargs["optimizer__momentum"] = 0.9
+        return kwargs, int(round(self.reweight_start * self.max_epochs))

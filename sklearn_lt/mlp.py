@@ -1,0 +1,307 @@
+"""MLPMarginClassifier: a multi-layer perceptron trained with a long-tail loss."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
+from skorch.dataset import ValidSplit
+
+from ._base import _COMMON_CONSTRAINTS, _as_tensor, _BaseMarginClassifier
+from .modules import ACTIVATIONS, MLPModule
+
+__all__ = ["MLPMarginClassifier"]
+
+
+class MLPMarginClassifier(_BaseMarginClassifier):
+    """Multi-layer perceptron trained with a long-tail loss.
+
+    Hidden layers as in :class:`~sklearn.neural_network.MLPClassifier`,
+    trained by minibatch Adam (or SGD with momentum) on a skorch net, with
+    any loss of :mod:`sklearn_lt.losses`, including ELM. ``loss="ldam"`` (and
+    ELM with an LDAM logit term) uses a cosine (normalised) head, as in Cao
+    et al. The objective is the weighted mean loss plus
+    ``0.5 * alpha * sum ||W||^2`` over the weight matrices.
+
+    Parameters
+    ----------
+    loss : {"logit_adjusted", "ce", "ldam", "balanced_softmax", "vs", \
+            "focal", "elm"}, default="logit_adjusted"
+        The training loss.
+    hidden_layer_sizes : array-like of int, default=(100,)
+        Width of each hidden layer; the last is the embedding dimension.
+    activation : {"relu", "tanh", "logistic", "identity", "gelu"}, \
+            default="relu"
+        Hidden-layer activation.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
+    tau : float, default=1.0
+        Logit-adjustment strength (``"logit_adjusted"``, ``"vs"``, ELM).
+    max_margin : float, default=0.5
+        LDAM margin of the rarest class.
+    scale : float, default=30.0
+        LDAM logit scale (``s`` in Cao et al.).
+    vs_gamma : float, default=0.2
+        Exponent of the VS multiplicative adjustment.
+    focal_gamma : float, default=2.0
+        Focusing parameter of the focal loss.
+    elm_logit_loss : {"logit_adjusted", "ldam"}, default="logit_adjusted"
+        Logit-margin term of ELM.
+    embedding_weight : float, default=1.0
+        Weight of ELM's embedding-margin term.
+    temperature : float, default=0.1
+        Temperature of ELM's contrastive term.
+    embedding_margin : float, default=0.5
+        Embedding margin of the rarest class in ELM.
+    class_weight : None, "balanced", "effective_number" or dict, default=None
+        Per-class loss weights.
+    beta : float, default=0.9999
+        ``beta`` of the effective-number weights.
+    reweight : None or "drw", default=None
+        Deferred re-weighting: class weights (``class_weight``, or
+        effective-number weights if None) switch on after ``reweight_start``
+        of the epochs (Cao et al.).
+    reweight_start : float, default=0.8
+        Fraction of ``max_epochs`` before the weights switch on (160 of 200
+        in the LDAM paper).
+    alpha : float, default=1e-4
+        L2 penalty on the weight matrices.
+    solver : {"adam", "sgd"}, default="adam"
+        Optimiser.
+    momentum : float, default=0.9
+        Momentum of SGD.
+    batch_size : int, default=128
+        Minibatch size.
+    max_epochs : int, default=100
+        Number of passes over the data.
+    learning_rate_init : float, default=1e-3
+        Step size.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified) and stop
+        when the validation loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs.
+    validation_fraction : float, default=0.1
+        Held-out fraction for early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping.
+    tol : float, default=1e-4
+        Improvement threshold of early stopping.
+    device : str or torch.device, default="cpu"
+        Where to train: ``"cpu"`` or ``"cuda"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the validation split; an int
+        makes a CPU fit repeatable bit for bit.
+    verbose : int, default=0
+        Print skorch's epoch table when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    class_counts_ : ndarray of shape (n_classes,)
+        Number of training examples of each class.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (only for inputs with string
+        column names).
+    net_ : sklearn_lt.LongTailNet
+        The fitted skorch net, with its ``history``.
+
+    See Also
+    --------
+    LinearMarginClassifier : The same losses on a linear model.
+    sklearn.neural_network.MLPClassifier : ``loss="ce"`` without weights.
+
+    References
+    ----------
+    .. [1] K. Cao et al., "Learning Imbalanced Datasets with
+       Label-Distribution-Aware Margin Loss", NeurIPS 2019.
+    .. [2] A. K. Menon et al., "Long-tail learning via logit adjustment",
+       ICLR 2021.
+    .. [3] W. Jitkrittum et al., "ELM: Embedding and Logit Margins for
+       Long-Tail Learning", arXiv:2204.13208, 2022.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_lt import MLPMarginClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = make_pipeline(
+    ...     StandardScaler(),
+    ...     MLPMarginClassifier(loss="ldam", reweight="drw", random_state=0),
+    ... ).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    >>> round(clf.score(X, y), 2) > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        **_COMMON_CONSTRAINTS,
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "elm_logit_loss": [StrOptions({"logit_adjusted", "ldam"})],
+        "embedding_weight": [Interval(Real, 0, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "embedding_margin": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"adam", "sgd"})],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+    }
+    _supports_embeddings = True
+
+    def __init__(
+        self,
+        loss="logit_adjusted",
+        *,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        dropout=0.0,
+        tau=1.0,
+        max_margin=0.5,
+        scale=30.0,
+        vs_gamma=0.2,
+        focal_gamma=2.0,
+        elm_logit_loss="logit_adjusted",
+        embedding_weight=1.0,
+        temperature=0.1,
+        embedding_margin=0.5,
+        class_weight=None,
+        beta=0.9999,
+        reweight=None,
+        reweight_start=0.8,
+        alpha=1e-4,
+        solver="adam",
+        momentum=0.9,
+        batch_size=128,
+        max_epochs=100,
+        learning_rate_init=1e-3,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.tau = tau
+        self.max_margin = max_margin
+        self.scale = scale
+        self.vs_gamma = vs_gamma
+        self.focal_gamma = focal_gamma
+        self.elm_logit_loss = elm_logit_loss
+        self.embedding_weight = embedding_weight
+        self.temperature = temperature
+        self.embedding_margin = embedding_margin
+        self.class_weight = class_weight
+        self.beta = beta
+        self.reweight = reweight
+        self.reweight_start = reweight_start
+        self.alpha = alpha
+        self.solver = solver
+        self.momentum = momentum
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.learning_rate_init = learning_rate_init
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if not sizes or any(
+            not isinstance(size, Integral) or isinstance(size, bool) or size < 1
+            for size in sizes
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a non-empty sequence of positive "
+                f"integers, got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(size) for size in sizes)
+
+    def _module_spec(self, n_features, n_classes):
+        return MLPModule, {
+            "n_features": n_features,
+            "n_classes": n_classes,
+            "hidden_layer_sizes": self._hidden_sizes(),
+            "activation": self.activation,
+            "dropout": self.dropout,
+            "head": "cosine" if self._uses_cosine_head() else "linear",
+            "return_embeddings": self.loss == "elm",
+        }
+
+    def _training_spec(self, n_samples):
+        kwargs = {
+            "optimizer": torch.optim.Adam if self.solver == "adam" else torch.optim.SGD,
+            "lr": self.learning_rate_init,
+            "batch_size": self.batch_size,
+            "max_epochs": self.max_epochs,
+            "iterator_train__shuffle": True,
+        }
+        if self.solver == "sgd":
+            kwargs["optimizer__momentum"] = self.momentum
+        return kwargs, int(round(self.reweight_start * self.max_epochs))
+
+    def _train_split(self, seed):
+        if not self.early_stopping:
+            return None
+        stratified = bool(self.class_counts_.min() >= 2)
+        return ValidSplit(
+            self.validation_fraction, stratified=stratified, random_state=seed
+        )
+
+    def _extra_callbacks(self, seed):
+        if not self.early_stopping:
+            return []
+        stopper = EarlyStopping(
+            monitor="valid_loss",
+            patience=self.n_iter_no_change,
+            threshold=self.tol,
+            threshold_mode="abs",
+        )
+        return [("early_stopping", stopper)]
+
+    def transform(self, X):
+        """Embeddings: the output of the last hidden layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, dtype=np.float32, order="C", accept_sparse=False, reset=False
+        )
+        net = self.net_
+        net.module_.eval()
+        iterator = net.get_iterator(net.get_dataset(_as_tensor(X)), training=False)
+        with torch.no_grad():
+            parts = [
+                net.module_.embed(batch.to(net.device)).cpu() for batch, _ in iterator
+            ]
+        return torch.cat(parts).double().numpy()
