@@ -183,7 +183,12 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
             self.net_.fit(X_in, torch.from_numpy(y_encoded))
+        self.n_iter_ = self._n_iter()
         return self
+
+    def _n_iter(self):
+        """Number of epochs run (full-batch solvers override)."""
+        return len(self.net_.history)
 
     def _build_net(self, n_samples, n_features, seed):
         n_classes = self.classes_.size
@@ -283,7 +288,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self._logits(X), axis=1)]
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

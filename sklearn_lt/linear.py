@@ -89,6 +89,8 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         column names).
     net_ : sklearn_lt.LongTailNet
         The fitted skorch net, with its ``history``.
+    n_iter_ : int
+        L-BFGS iterations run (all stages), or epochs for minibatch solvers.
 
     See Also
     --------
@@ -167,6 +169,12 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    def _n_iter(self):
+        if self.solver != "lbfgs":
+            return super()._n_iter()
+        state = self.net_.optimizer_.state
+        return int(max((s.get("n_iter", 0) for s in state.values()), default=0))
 
     def _module_spec(self, n_features, n_classes):
         head = "cosine" if self._uses_cosine_head() else "linear"

@@ -4,6 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
@@ -15,7 +16,7 @@ from .modules import ACTIVATIONS, MLPModule
 __all__ = ["MLPMarginClassifier"]
 
 
-class MLPMarginClassifier(_BaseMarginClassifier):
+class MLPMarginClassifier(TransformerMixin, _BaseMarginClassifier):
     """Multi-layer perceptron trained with a long-tail loss.
 
     Hidden layers as in :class:`~sklearn.neural_network.MLPClassifier`,
@@ -109,6 +110,8 @@ class MLPMarginClassifier(_BaseMarginClassifier):
         column names).
     net_ : sklearn_lt.LongTailNet
         The fitted skorch net, with its ``history``.
+    n_iter_ : int
+        Number of epochs run.
 
     See Also
     --------
