@@ -1,0 +1,155 @@
+"""LinearMarginClassifier against scikit-learn's LogisticRegression and closed forms."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris, make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_lt import LinearMarginClassifier
+from sklearn_lt.weights import effective_number_weights
+
+ALPHA = 1e-2
+
+
+@pytest.fixture(scope="module")
+def long_tailed():
+    X, y = make_classification(
+        n_samples=600,
+        n_features=6,
+        n_informative=4,
+        n_classes=3,
+        weights=[0.8, 0.15, 0.05],
+        class_sep=0.8,
+        random_state=0,
+    )
+    return StandardScaler().fit_transform(X), y
+
+
+def _logistic(X, y, **kwargs):
+    # Our objective: weighted mean loss + alpha/2 ||W||^2, which is
+    # LogisticRegression's with C = 1 / (alpha * n_samples).
+    return LogisticRegression(
+        C=1.0 / (ALPHA * len(y)), tol=1e-10, max_iter=10_000, **kwargs
+    ).fit(X, y)
+
+
+def test_cross_entropy_matches_logistic_regression(long_tailed):
+    X, y = long_tailed
+    ours = LinearMarginClassifier(
+        loss="ce", alpha=ALPHA, tol=1e-6, max_iter=500, random_state=0
+    )
+    ours.fit(X, y)
+    reference = _logistic(X, y)
+    np.testing.assert_allclose(
+        ours.predict_proba(X), reference.predict_proba(X), atol=2e-3
+    )
+    assert (ours.predict(X) == reference.predict(X)).mean() > 0.99
+
+
+def test_balanced_class_weight_matches_logistic_regression(long_tailed):
+    X, y = long_tailed
+    ours = LinearMarginClassifier(
+        loss="ce",
+        class_weight="balanced",
+        alpha=ALPHA,
+        tol=1e-6,
+        max_iter=500,
+        random_state=0,
+    ).fit(X, y)
+    reference = _logistic(X, y, class_weight="balanced")
+    np.testing.assert_allclose(
+        ours.predict_proba(X), reference.predict_proba(X), atol=2e-3
+    )
+
+
+@pytest.mark.parametrize("tau", [0.5, 1.0, 2.0])
+def test_logit_adjusted_linear_model_is_logistic_regression_minus_tau_log_prior(
+    long_tailed, tau
+):
+    # With an unpenalised intercept, training on f + tau log(pi) only shifts
+    # the intercept: f_LA = f_CE - tau log(pi) (Menon et al., Sec. 4).
+    X, y = long_tailed
+    ours = LinearMarginClassifier(
+        loss="logit_adjusted",
+        tau=tau,
+        alpha=ALPHA,
+        tol=1e-6,
+        max_iter=500,
+        random_state=0,
+    ).fit(X, y)
+    reference = _logistic(X, y)
+    prior = np.bincount(y) / len(y)
+    expected = reference.decision_function(X) - tau * np.log(prior)
+    got = ours.decision_function(X)
+    # Logits are defined up to a per-row constant: compare centred logits.
+    centre = lambda z: z - z.mean(axis=1, keepdims=True)  # noqa: E731
+    np.testing.assert_allclose(centre(got), centre(expected), atol=5e-3)
+
+
+def test_logit_adjustment_raises_balanced_accuracy(long_tailed):
+    from sklearn.metrics import balanced_accuracy_score
+
+    X, y = long_tailed
+    plain = LinearMarginClassifier(loss="ce", random_state=0).fit(X, y)
+    adjusted = LinearMarginClassifier(loss="logit_adjusted", random_state=0).fit(X, y)
+    assert balanced_accuracy_score(y, adjusted.predict(X)) > balanced_accuracy_score(
+        y, plain.predict(X)
+    )
+
+
+def test_elm_is_refused_with_a_pointer_to_the_mlp(long_tailed):
+    X, y = long_tailed
+    with pytest.raises(ValueError, match="MLPMarginClassifier"):
+        LinearMarginClassifier(loss="elm").fit(X, y)
+
+
+def test_string_labels_any_order_and_binary_decision_function():
+    X, y = load_iris(return_X_y=True)
+    X, y = X[y > 0], np.where(y[y > 0] == 1, "zebra", "ant")
+    clf = LinearMarginClassifier(random_state=0).fit(X, y)
+    assert list(clf.classes_) == ["ant", "zebra"]
+    scores = clf.decision_function(X)
+    assert scores.shape == (len(X),)
+    np.testing.assert_array_equal(clf.predict(X), np.where(scores > 0, "zebra", "ant"))
+    np.testing.assert_allclose(
+        clf.predict_proba(X)[:, 1], 1 / (1 + np.exp(-scores)), rtol=1e-6
+    )
+
+
+def test_random_state_makes_fits_bit_identical(long_tailed):
+    X, y = long_tailed
+    a = LinearMarginClassifier(solver="adam", max_epochs=3, random_state=3).fit(X, y)
+    b = LinearMarginClassifier(solver="adam", max_epochs=3, random_state=3).fit(X, y)
+    np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
+
+
+def test_drw_with_lbfgs_fits_unweighted_then_weighted(long_tailed):
+    X, y = long_tailed
+    clf = LinearMarginClassifier(loss="ldam", reweight="drw", random_state=0).fit(X, y)
+    assert len(clf.net_.history) == 2
+    np.testing.assert_allclose(
+        clf.net_.criterion_.weight.numpy(), effective_number_weights(np.bincount(y))
+    )
+    assert clf.n_iter_ > 0
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_minibatch_solvers_reach_the_lbfgs_solution(long_tailed, solver):
+    X, y = long_tailed
+    full = LinearMarginClassifier(random_state=0).fit(X, y)
+    clf = LinearMarginClassifier(solver=solver, max_epochs=30, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 30
+    assert (clf.predict(X) == full.predict(X)).mean() > 0.9
+
+
+def test_zero_sample_weight_equals_dropping_rows(long_tailed):
+    X, y = long_tailed
+    weights = np.ones(len(y))
+    weights[::3] = 0
+    kwargs = dict(loss="ce", alpha=ALPHA, tol=1e-6, max_iter=500, random_state=0)
+    weighted = LinearMarginClassifier(**kwargs).fit(X, y, sample_weight=weights)
+    dropped = LinearMarginClassifier(**kwargs).fit(X[weights > 0], y[weights > 0])
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), dropped.predict_proba(X), atol=2e-3
+    )

@@ -1,0 +1,208 @@
+"""LongTailNet, its callbacks and the tensor batch iterator."""
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+from skorch.dataset import Dataset
+from torch import nn
+from torch.utils.data import DataLoader, Subset
+
+from sklearn_lt import LongTailNet
+from sklearn_lt.losses import ELMLoss, LDAMLoss, LogitAdjustedLoss
+from sklearn_lt.net import (
+    DeferredReweighting,
+    NonFiniteLossError,
+    TensorBatchIterator,
+)
+from sklearn_lt.weights import effective_number_weights
+
+
+def _data(n=90, d=5, counts=(60, 20, 10), seed=0):
+    rng = np.random.RandomState(seed)
+    y = np.repeat(np.arange(len(counts)), counts).astype(np.int64)
+    X = (rng.normal(size=(len(y), d)) + y[:, None]).astype(np.float32)
+    return X, y
+
+
+class TwoOutputs(nn.Module):
+    """Returns (logits, embeddings)."""
+
+    def __init__(self, d=5, k=3, width=8):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(d, width), nn.ReLU())
+        self.head = nn.Linear(width, k)
+
+    def forward(self, X):
+        embeddings = self.body(X)
+        return self.head(embeddings), embeddings
+
+
+class Record(Callback):
+    """Records the criterion's weights at the start of each epoch's batches."""
+
+    def initialize(self):
+        self.weights = []
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        if training:
+            weight = net.criterion_.weight
+            self.weights.append(None if weight is None else weight.clone())
+
+
+def test_class_counts_are_taken_from_y_of_each_fit():
+    X, y = _data()
+    net = LongTailNet(
+        nn.Linear(5, 3), criterion=LogitAdjustedLoss, max_epochs=1, verbose=0
+    )
+    net.fit(X, y)
+    np.testing.assert_array_equal(net.criterion_.class_counts.numpy(), [60, 20, 10])
+    subset = np.r_[0:30, 60:80, 80:82]
+    net.fit(X[subset], y[subset])
+    np.testing.assert_array_equal(net.criterion_.class_counts.numpy(), [30, 20, 2])
+    expected = torch.log(torch.tensor([30, 20, 2.0]) / 52)
+    np.testing.assert_allclose(
+        net.criterion_.offsets.numpy(), expected.numpy(), rtol=1e-6
+    )
+
+
+def test_elm_criterion_receives_embeddings_and_prediction_uses_logits():
+    X, y = _data()
+    torch.manual_seed(0)
+    net = LongTailNet(TwoOutputs, criterion=ELMLoss, max_epochs=3, lr=0.1, verbose=0)
+    net.fit(X, y)
+    assert np.isfinite(net.history[:, "train_loss"]).all()
+    logits, _ = net.forward(X)
+    proba = net.predict_proba(X)
+    np.testing.assert_allclose(proba, torch.softmax(logits, 1).numpy(), rtol=1e-5)
+    np.testing.assert_array_equal(net.predict(X), logits.argmax(1).numpy())
+
+
+def test_elm_criterion_without_embeddings_is_a_clear_error():
+    X, y = _data()
+    net = LongTailNet(nn.Linear(5, 3), criterion=ELMLoss, max_epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"\(logits, embeddings\)"):
+        net.fit(X, y)
+
+
+def test_ldam_predict_proba_is_softmax_of_scaled_logits():
+    X, y = _data()
+    net = LongTailNet(
+        nn.Linear(5, 3),
+        criterion=LDAMLoss,
+        criterion__scale=7.0,
+        max_epochs=1,
+        verbose=0,
+    )
+    net.fit(X, y)
+    logits = net.forward(X)
+    np.testing.assert_allclose(
+        net.predict_proba(X), torch.softmax(7.0 * logits, 1).numpy(), rtol=1e-5
+    )
+
+
+def test_deferred_reweighting_switches_weights_on_at_the_given_epoch():
+    X, y = _data()
+    record = Record()
+    net = LongTailNet(
+        nn.Linear(5, 3),
+        criterion=LogitAdjustedLoss,
+        max_epochs=5,
+        batch_size=45,
+        callbacks=[("drw", DeferredReweighting(3)), ("record", record)],
+        verbose=0,
+    )
+    net.fit(X, y)
+    assert len(record.weights) == 10  # 5 epochs x 2 batches
+    assert all(w is None for w in record.weights[:6])
+    expected = effective_number_weights([60, 20, 10])
+    for weight in record.weights[6:]:
+        np.testing.assert_allclose(weight.numpy(), expected)
+
+
+def test_sample_weight_in_x_dict_reaches_the_loss_not_the_module():
+    X, y = _data()
+    weights = np.linspace(0.1, 2, len(y)).astype(np.float32)
+    net = LongTailNet(nn.Linear(5, 3), max_epochs=1, verbose=0).initialize()
+    net.criterion_.class_counts = torch.tensor([60.0, 20, 10])
+    logits = net.infer(
+        {"X": torch.from_numpy(X), "sample_weight": torch.from_numpy(weights)}
+    )
+    loss = net.get_loss(
+        logits, torch.from_numpy(y), X={"X": X, "sample_weight": weights}
+    )
+    per_example = nn.functional.cross_entropy(
+        logits, torch.from_numpy(y), reduction="none"
+    )
+    expected = (per_example * torch.from_numpy(weights)).sum() / weights.sum()
+    torch.testing.assert_close(loss, expected)
+
+
+def test_alpha_adds_half_alpha_squared_weight_norm_in_training_only():
+    X, y = _data()
+    net = LongTailNet(nn.Linear(5, 3), alpha=0.3, max_epochs=1, verbose=0).initialize()
+    net.criterion_.class_counts = torch.tensor([60.0, 20, 10])
+    logits = net.infer(torch.from_numpy(X))
+    target = torch.from_numpy(y)
+    plain = net.get_loss(logits, target, training=False)
+    penalised = net.get_loss(logits, target, training=True)
+    expected = 0.5 * 0.3 * net.module_.weight.pow(2).sum()  # the bias is not penalised
+    torch.testing.assert_close(penalised - plain, expected)
+
+
+def test_diverging_training_stops_with_a_clear_error_naming_the_epoch():
+    X, y = _data()
+    X = X * 1e18
+    net = LongTailNet(nn.Linear(5, 3), lr=1e10, max_epochs=5, verbose=0)
+    with pytest.raises(NonFiniteLossError, match=r"epoch \d+.*learning rate"):
+        net.fit(X, y)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("batch_size", [7, 32, 90])
+def test_tensor_iterator_yields_the_same_batches_as_a_dataloader(shuffle, batch_size):
+    X, y = _data()
+    dataset = Dataset(X, y)
+    torch.manual_seed(123)
+    expected = [
+        (xb.clone(), yb.clone())
+        for _ in range(2)
+        for xb, yb in DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
+    ]
+    torch.manual_seed(123)
+    iterator = TensorBatchIterator(dataset, batch_size=batch_size, shuffle=shuffle)
+    got = [(xb, yb) for _ in range(2) for xb, yb in iterator]
+    assert len(got) == len(expected) == 2 * len(iterator)
+    for (xg, yg), (xe, ye) in zip(got, expected):
+        torch.testing.assert_close(xg, xe)
+        torch.testing.assert_close(yg, ye)
+
+
+def test_tensor_iterator_handles_subsets_dicts_and_drop_last():
+    X, y = _data()
+    weights = np.arange(len(y), dtype=np.float32)
+    dataset = Subset(Dataset({"X": X, "sample_weight": weights}, y), np.arange(10, 50))
+    batches = list(TensorBatchIterator(dataset, batch_size=16, drop_last=True))
+    assert [len(yb) for _, yb in batches] == [16, 16]
+    np.testing.assert_array_equal(
+        batches[0][0]["sample_weight"].numpy(), weights[10:26]
+    )
+    np.testing.assert_array_equal(batches[1][0]["X"].numpy(), X[26:42])
+
+
+def test_tensor_iterator_falls_back_to_a_dataloader_for_other_datasets():
+    data = torch.utils.data.TensorDataset(torch.arange(10.0), torch.arange(10))
+    batches = list(TensorBatchIterator(data, batch_size=4))
+    assert [len(b[0]) for b in batches] == [4, 4, 2]
+
+
+@pytest.mark.gpu
+def test_long_tail_net_trains_on_cuda_and_moves_data_once():
+    X, y = _data()
+    net = LongTailNet(
+        TwoOutputs, criterion=ELMLoss, device="cuda", max_epochs=2, verbose=0
+    ).fit(X, y)
+    assert next(net.module_.parameters()).is_cuda
+    assert net.criterion_.class_counts.is_cuda
+    assert net.predict(X).shape == (len(y),)
