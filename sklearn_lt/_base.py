@@ -59,6 +59,19 @@ def _check_device(device):
         )
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device={device!r} was requested but MPS is not available.")
+    if dev.type == "meta":
+        raise ValueError(
+            f"device={device!r} holds no data, so a model cannot be trained "
+            "on it; use device='cpu' or 'cuda'."
+        )
+    try:
+        torch.empty(0, device=dev)
+    except Exception as exc:  # each backend fails in its own way
+        reason = str(exc).strip().split("\n", 1)[0][:200]
+        raise ValueError(
+            f"device={device!r} is not usable with this PyTorch build "
+            f"({type(exc).__name__}: {reason}); use device='cpu'."
+        ) from exc
     return dev
 
 
@@ -67,6 +80,21 @@ def _as_tensor(array):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not")
         return torch.as_tensor(array)
+
+
+def _check_finite_output(values, X, what):
+    """Raise if the model's outputs overflowed (float32) on some rows of ``X``."""
+    bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(
+            f"The model's {what} are not finite for {rows.size} of "
+            f"{len(values)} samples (first: row {rows[0]}), whose features "
+            f"reach {np.abs(X[rows]).max():.3g} in absolute value: float32 "
+            "overflowed. Scale the inputs as for training (e.g. a "
+            "StandardScaler in a Pipeline)."
+        )
+    return values
 
 
 class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
@@ -132,10 +160,14 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float32, ensure_non_negative=True
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
             if not sample_weight.sum() > 0:
                 raise ValueError("sample_weight must have at least one positive value.")
+            # Every loss is a weighted mean, unchanged by a common factor on
+            # the weights: scaling them to a largest value of 1 keeps weights
+            # such as 1e38 or 1e-46 from overflowing or vanishing in float32.
+            sample_weight = (sample_weight / sample_weight.max()).astype(np.float32)
         return X, y_encoded.astype(np.int64), classes, sample_weight
 
     def fit(self, X, y, sample_weight=None):
@@ -236,7 +268,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(output, tuple):
             output = output[0]
         scale = float(self.net_.criterion_.logit_scale)
-        return (scale * output).double().numpy()
+        return _check_finite_output((scale * output).double().numpy(), X, "logits")
 
     def decision_function(self, X):
         """Logits used for prediction.

@@ -10,7 +10,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
-from ._base import _COMMON_CONSTRAINTS, _as_tensor, _BaseMarginClassifier
+from ._base import (
+    _COMMON_CONSTRAINTS,
+    _as_tensor,
+    _BaseMarginClassifier,
+    _check_finite_output,
+)
 from .modules import ACTIVATIONS, MLPModule
 
 __all__ = ["MLPMarginClassifier"]
@@ -307,4 +312,5 @@ class MLPMarginClassifier(TransformerMixin, _BaseMarginClassifier):
             parts = [
                 net.module_.embed(batch.to(net.device)).cpu() for batch, _ in iterator
             ]
-        return torch.cat(parts).double().numpy()
+        embeddings = torch.cat(parts).double().numpy()
+        return _check_finite_output(embeddings, X, "embeddings")

@@ -28,7 +28,7 @@ from sklearn.base import (
 )
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
-from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils import _safe_indexing, assert_all_finite, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
@@ -223,12 +223,20 @@ class _BaseLogitAdjuster(
                 "attribute, which is needed to align the prior with its outputs."
             )
         self.classes_ = np.asarray(classes)
+        method = self.response_method
+        if method != "auto" and not hasattr(self.estimator_, method):
+            raise ValueError(
+                f"response_method={method!r} but the fitted "
+                f"{type(self.estimator_).__name__} has no {method} method."
+            )
         sample_weight = _check_sample_weight(sample_weight, X)
         self.class_counts_ = _weighted_class_counts(y, sample_weight, self.classes_)
         self.prior_ = _check_prior(self.prior, self.class_counts_, self.classes_)
         for name in ("n_features_in_", "feature_names_in_"):
             if hasattr(self.estimator_, name):
                 setattr(self, name, getattr(self.estimator_, name))
+            elif name in vars(self):  # left over from an earlier fit
+                delattr(self, name)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -241,9 +249,12 @@ class _BaseLogitAdjuster(
 
 
 def _check_targets(X, y):
+    """Check lengths and labels; X is left to the inner estimator."""
     X, y = indexable(X, y)
-    check_classification_targets(y)
-    return X, y, column_or_1d(y, warn=True)
+    y_array = column_or_1d(y, warn=True)
+    assert_all_finite(y_array, input_name="y")
+    check_classification_targets(y_array)
+    return X, y, y_array
 
 
 class LogitAdjustedClassifier(_BaseLogitAdjuster):
@@ -286,7 +297,9 @@ class LogitAdjustedClassifier(_BaseLogitAdjuster):
         :meth:`fit` only learns the prior from ``y`` (which must be the
         training labels, or labels distributed like them). A
         :class:`sklearn.frozen.FrozenEstimator` with ``prefit=False`` does the
-        same.
+        same and, unlike ``prefit``, survives :func:`sklearn.base.clone`
+        (which ``cross_validate`` and ``GridSearchCV`` call, and which
+        returns an unfitted copy of a plain estimator).
 
     Attributes
     ----------
@@ -642,11 +655,12 @@ class LogitAdjustedClassifierCV(_BaseLogitAdjuster):
         taus = self._tau_grid()
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+        classes = np.unique(y_array)
+        _check_prior(self.prior, np.ones(len(classes)), classes)  # fail early
         scorer = check_scoring(self, scoring=self.scoring)
         cv = check_cv(self.cv, y_array, classifier=True)
         splits = list(cv.split(X, y_array))
 
-        classes = np.unique(y_array)
         context = (classes, taus, self.prior, self.response_method, scorer)
         fold_scores = Parallel(n_jobs=self.n_jobs)(
             delayed(_score_fold)(
@@ -663,15 +677,22 @@ class LogitAdjustedClassifierCV(_BaseLogitAdjuster):
         )
         fold_scores = np.asarray(fold_scores, dtype=np.float64)
         mean = fold_scores.mean(axis=0)
+        if np.all(np.isnan(mean)):
+            raise ValueError(
+                "Every tau got a NaN cross-validation score; check scoring."
+            )
         self.cv_results_ = {"tau": taus}
         for i, split_scores in enumerate(fold_scores):
             self.cv_results_[f"split{i}_test_score"] = split_scores
         self.cv_results_.update(
             mean_test_score=mean,
             std_test_score=fold_scores.std(axis=0),
-            rank_test_score=rankdata(-mean, method="min").astype(np.int32),
+            # Rank 1 is best; ties share the best rank, NaN ranks last.
+            rank_test_score=rankdata(
+                -np.nan_to_num(mean, nan=-np.inf), method="min"
+            ).astype(np.int32),
         )
-        self.best_index_ = int(np.argmax(mean))
+        self.best_index_ = int(np.nanargmax(mean))
         self.best_tau_ = float(taus[self.best_index_])
         self.best_score_ = float(mean[self.best_index_])
 

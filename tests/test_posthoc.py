@@ -354,6 +354,7 @@ def test_cv_accepts_a_scorer_and_a_pipeline(long_tailed_data):
     assert 0 <= model.best_score_ <= 1
 
 
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
 def test_cv_handles_a_class_missing_from_a_training_fold():
     X, y = make_classification(
         n_samples=300, n_classes=3, n_informative=4, random_state=0
@@ -366,10 +367,46 @@ def test_cv_handles_a_class_missing_from_a_training_fold():
     np.testing.assert_array_equal(model.classes_, [0, 1, 2])
 
 
+def test_cv_accuracy_prefers_less_adjustment_than_balanced_accuracy(
+    long_tailed_data,
+):
+    X_train, _, y_train, _ = long_tailed_data
+    taus = np.linspace(0, 2, 9)
+    by_accuracy = LogitAdjustedClassifierCV(
+        LogisticRegression(), taus=taus, scoring=None, cv=3
+    ).fit(X_train, y_train)
+    by_balanced = LogitAdjustedClassifierCV(LogisticRegression(), taus=taus, cv=3).fit(
+        X_train, y_train
+    )
+    # Plain accuracy on long-tailed folds rewards predicting the head.
+    assert by_accuracy.best_tau_ < by_balanced.best_tau_
+
+
+def test_cv_ranking_score_is_unchanged_by_binary_adjustment():
+    X, y = make_classification(n_samples=400, weights=[0.9], random_state=0)
+    model = LogitAdjustedClassifierCV(
+        LogisticRegression(), taus=[0.0, 1.0, 2.0], scoring="roc_auc", cv=3
+    ).fit(X, y)
+    # A binary adjustment shifts every score by the same constant, so the
+    # ROC AUC ties across the grid and the first tau is kept.
+    scores = model.cv_results_["mean_test_score"]
+    np.testing.assert_allclose(scores, scores[0])
+    assert model.best_tau_ == 0.0
+    np.testing.assert_array_equal(model.cv_results_["rank_test_score"], [1, 1, 1])
+
+
+def test_response_method_must_exist_on_the_inner_estimator():
+    X, y = np.zeros((4, 2)), np.array([0, 0, 1, 1])
+    with pytest.raises(ValueError, match="has no predict_proba method"):
+        LogitAdjustedClassifier(LinearSVC(), response_method="predict_proba").fit(X, y)
+
+
 def test_cv_rejects_a_bad_grid():
     X, y = np.zeros((6, 2)), np.array([0, 0, 0, 1, 1, 1])
     with pytest.raises(ValueError, match="taus"):
         LogitAdjustedClassifierCV(LogisticRegression(), taus=[-1.0]).fit(X, y)
+    with pytest.raises(ValueError, match="aligned with classes_"):
+        LogitAdjustedClassifierCV(LogisticRegression(), prior=[1.0]).fit(X, y)
 
 
 @parametrize_with_checks(

@@ -1,0 +1,68 @@
+"""Shared helpers of the benchmark scripts: data, timing, machine facts."""
+
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+from sklearn.datasets import make_classification
+
+
+def long_tailed_data(n_rows, n_features=100, n_classes=20, imbalance_ratio=100, seed=0):
+    """float32 data with an exponential long-tail class profile."""
+    profile = imbalance_ratio ** (-np.arange(n_classes) / max(n_classes - 1, 1))
+    X, y = make_classification(
+        n_samples=n_rows,
+        n_features=n_features,
+        n_informative=min(n_features, 40),
+        n_redundant=0,
+        n_classes=n_classes,
+        n_clusters_per_class=1,
+        weights=profile / profile.sum(),
+        class_sep=1.5,
+        random_state=seed,
+    )
+    return X.astype(np.float32), y
+
+
+def median_time(repeats, fn, *args, **kwargs):
+    """Median wall time of ``fn(*args, **kwargs)`` over ``repeats`` runs, and
+    the last result."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn(*args, **kwargs)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), result
+
+
+def fit_model(model, X, y):
+    """``model.fit(X, y)``, as a function to time."""
+    return model.fit(X, y)
+
+
+def machine():
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
+        f"python {platform.python_version()}"
+    )
+
+
+def print_table(rows, columns):
+    widths = [max(len(str(c)), *(len(_fmt(r[c])) for r in rows)) for c in columns]
+    print("| " + " | ".join(str(c).ljust(w) for c, w in zip(columns, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print(
+            "| "
+            + " | ".join(_fmt(r[c]).ljust(w) for c, w in zip(columns, widths))
+            + " |"
+        )
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
