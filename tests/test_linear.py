@@ -147,7 +147,13 @@ def test_zero_sample_weight_equals_dropping_rows(long_tailed):
     X, y = long_tailed
     weights = np.ones(len(y))
     weights[::3] = 0
-    kwargs = dict(loss="ce", alpha=ALPHA, tol=1e-6, max_iter=500, random_state=0)
+    kwargs = {
+        "loss": "ce",
+        "alpha": ALPHA,
+        "tol": 1e-6,
+        "max_iter": 500,
+        "random_state": 0,
+    }
     weighted = LinearMarginClassifier(**kwargs).fit(X, y, sample_weight=weights)
     dropped = LinearMarginClassifier(**kwargs).fit(X[weights > 0], y[weights > 0])
     np.testing.assert_allclose(

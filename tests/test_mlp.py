@@ -121,9 +121,12 @@ def test_clone_set_params_and_pickle_round_trip(digits_lt):
 
 def test_random_state_makes_fits_bit_identical_and_seeds_differ(digits_lt):
     X, _, y, _ = digits_lt
-    fit = lambda seed: MLPMarginClassifier(
-        max_epochs=3, dropout=0.2, random_state=seed
-    ).fit(X, y)  # noqa: E731
+
+    def fit(seed):
+        return MLPMarginClassifier(max_epochs=3, dropout=0.2, random_state=seed).fit(
+            X, y
+        )
+
     a, b, c = fit(7), fit(7), fit(8)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     assert not np.allclose(a.predict_proba(X), c.predict_proba(X))

@@ -1,0 +1,460 @@
+"""Persistence: pickle, joblib, GPU-to-CPU loading and the pickle-free format."""
+
+import io
+import json
+import os
+import pickle
+import subprocess
+import sys
+import zipfile
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.serialization
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.exceptions import DeviceWarning
+
+from sklearn_lt import LinearMarginClassifier, MLPMarginClassifier
+from sklearn_lt.persistence import FORMAT_VERSION, ModelFileError, load, save
+
+ESTIMATORS = {
+    "linear": LinearMarginClassifier(random_state=0),
+    "linear-ldam-drw": LinearMarginClassifier(
+        loss="ldam", reweight="drw", max_iter=20, random_state=0
+    ),
+    "mlp-elm-early-stopping": MLPMarginClassifier(
+        loss="elm",
+        hidden_layer_sizes=(6, 4),
+        early_stopping=True,
+        max_epochs=4,
+        random_state=0,
+    ),
+    "mlp-ldam-class-weight": MLPMarginClassifier(
+        loss="ldam",
+        class_weight={0: 1.0, 2: 3.0},
+        hidden_layer_sizes=5,
+        dropout=0.1,
+        max_epochs=3,
+        random_state=0,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2], [30, 12, 6])
+    X = rng.normal(size=(y.size, 4)) + y[:, None]
+    return X, y
+
+
+@pytest.fixture(scope="module", params=sorted(ESTIMATORS))
+def fitted(request, data):
+    X, y = data
+    return clone(ESTIMATORS[request.param]).fit(X, y)
+
+
+def _outputs(clf, X):
+    outputs = {
+        "predict": clf.predict(X),
+        "predict_proba": clf.predict_proba(X),
+        "decision_function": clf.decision_function(X),
+    }
+    if hasattr(clf, "transform"):
+        outputs["transform"] = clf.transform(X)
+    return outputs
+
+
+def _assert_same_outputs(a, b, X):
+    expected, actual = _outputs(a, X), _outputs(b, X)
+    assert expected.keys() == actual.keys()
+    for key in expected:
+        np.testing.assert_array_equal(actual[key], expected[key], err_msg=key)
+
+
+# --------------------------------------------------------------------------
+# pickle and joblib
+# --------------------------------------------------------------------------
+def test_pickle_round_trip_predicts_identically(fitted, data):
+    X, _ = data
+    restored = pickle.loads(pickle.dumps(fitted))
+    _assert_same_outputs(fitted, restored, X)
+    assert restored.get_params() == fitted.get_params()
+
+
+def test_joblib_round_trip_predicts_identically(fitted, data, tmp_path):
+    X, _ = data
+    path = tmp_path / "model.joblib"
+    joblib.dump(fitted, path)
+    _assert_same_outputs(fitted, joblib.load(path), X)
+
+
+def test_pickled_model_can_be_refitted(data):
+    X, y = data
+    clf = LinearMarginClassifier(random_state=0).fit(X, y)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(
+        restored.fit(X, y).predict_proba(X), clf.predict_proba(X)
+    )
+
+
+# --------------------------------------------------------------------------
+# A model fitted on a GPU, loaded on a CPU-only machine
+# --------------------------------------------------------------------------
+def _pickle_as_if_fitted_on_cuda(clf, monkeypatch):
+    """Pickle ``clf`` as a CUDA-fitted model would be pickled.
+
+    The tensors' storages are recorded with the location tag ``"cuda:0"``
+    (what ``torch`` writes for a tensor on the first GPU), and the estimator
+    and its net say ``device="cuda"``. ``torch.serialization.location_tag`` is
+    the function ``torch.save`` asks for that tag, so patching it while
+    pickling produces the bytes a GPU fit produces.
+    """
+    clf = pickle.loads(pickle.dumps(clf))
+    clf.device = "cuda"
+    clf.net_.device = "cuda"
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        blob = pickle.dumps(clf)
+        cuda_state = clf.net_.__getstate__()["__cuda_dependent_attributes__"]
+    return blob, cuda_state
+
+
+def test_model_pickled_on_cuda_loads_and_predicts_on_cpu(data, monkeypatch):
+    X, y = data
+    clf = MLPMarginClassifier(
+        loss="ldam", hidden_layer_sizes=(5,), max_epochs=3, random_state=0
+    ).fit(X, y)
+    blob, cuda_state = _pickle_as_if_fitted_on_cuda(clf, monkeypatch)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+
+    # The simulation is faithful: the weights really are tagged for CUDA, so
+    # a plain unpickler without a map location fails as on a real CPU machine.
+    with pytest.raises(RuntimeError, match="CUDA"):
+        pickle.loads(cuda_state)
+
+    with pytest.warns(DeviceWarning, match="no CUDA devices"):
+        restored = pickle.loads(blob)
+    assert torch.device(restored.net_.device).type == "cpu"
+    assert all(p.device.type == "cpu" for p in restored.net_.module_.parameters())
+    _assert_same_outputs(clf, restored, X)
+    # Refitting needs the device parameter changed, with a clear error until then.
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        restored.fit(X, y)
+    restored.set_params(device="cpu").fit(X, y)
+
+
+def test_safe_format_model_saved_for_cuda_loads_on_cpu_with_a_warning(
+    data, monkeypatch
+):
+    X, y = data
+    clf = LinearMarginClassifier(random_state=0).fit(X, y)
+    buffer = io.BytesIO()
+    save(clf, buffer)
+    files = _members(buffer)
+    metadata = json.loads(files["metadata.json"])
+    metadata["params"]["device"] = "cuda"
+    files["metadata.json"] = json.dumps(metadata)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(DeviceWarning, match="CUDA is not available"):
+        restored = load(_archive(files))
+    assert restored.device == "cpu"
+    _assert_same_outputs(clf, restored, X)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        load(_archive(files), device="cuda")
+
+
+_LOAD_ON_CPU = """
+import pickle, sys
+import numpy as np
+import torch
+from sklearn_lt.persistence import load
+assert not torch.cuda.is_available()
+X = np.load(sys.argv[1])
+with open(sys.argv[2], "rb") as f:
+    pickled = pickle.load(f)
+safe = load(sys.argv[3])
+np.save(sys.argv[4], np.stack([pickled.predict_proba(X), safe.predict_proba(X)]))
+"""
+
+
+@pytest.mark.gpu
+def test_model_fitted_on_cuda_loads_in_a_process_without_cuda(data, tmp_path):
+    X, y = data
+    clf = MLPMarginClassifier(
+        hidden_layer_sizes=(8,), max_epochs=5, device="cuda", random_state=0
+    ).fit(X, y)
+    assert next(clf.net_.module_.parameters()).is_cuda
+    np.save(tmp_path / "X.npy", X)
+    with open(tmp_path / "model.pkl", "wb") as f:
+        pickle.dump(clf, f)
+    save(clf, tmp_path / "model.sklt")
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _LOAD_ON_CPU,
+            *(str(tmp_path / name) for name in ("X.npy", "model.pkl", "model.sklt")),
+            str(tmp_path / "proba.npy"),
+        ],
+        check=True,
+        env=env,
+    )
+    pickled, safe = np.load(tmp_path / "proba.npy")
+    expected = clf.predict_proba(X)
+    # GPU and CPU kernels round differently; the weights are the same.
+    np.testing.assert_allclose(pickled, expected, atol=1e-5)
+    np.testing.assert_allclose(safe, expected, atol=1e-5)
+
+
+# --------------------------------------------------------------------------
+# The pickle-free format
+# --------------------------------------------------------------------------
+def _members(buffer):
+    buffer.seek(0)
+    with zipfile.ZipFile(buffer) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _archive(files):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    buffer.seek(0)
+    return buffer
+
+
+def _round_trip(clf, **kwargs):
+    buffer = io.BytesIO()
+    save(clf, buffer)
+    buffer.seek(0)
+    return load(buffer, **kwargs)
+
+
+def test_safe_format_round_trip_predicts_identically(fitted, data):
+    X, _ = data
+    restored = _round_trip(fitted)
+    _assert_same_outputs(fitted, restored, X)
+    assert type(restored) is type(fitted)
+    assert restored.get_params() == fitted.get_params()
+    assert set(vars(restored)) == set(vars(fitted))
+    for name in ("classes_", "class_counts_", "n_features_in_", "n_iter_"):
+        np.testing.assert_array_equal(getattr(restored, name), getattr(fitted, name))
+    assert restored.net_.history.to_list() == fitted.net_.history.to_list()
+    # The loaded model is an ordinary estimator: it clones and refits.
+    X_, y_ = data
+    clone(restored).fit(X_, y_).predict(X_)
+
+
+def test_safe_format_writes_to_a_path_and_leaves_torch_rng_alone(data, tmp_path):
+    X, y = data
+    clf = MLPMarginClassifier(max_epochs=2, random_state=0).fit(X, y)
+    path = tmp_path / "model.sklt"
+    save(clf, path)
+    save(clf, str(path))  # replaces the file
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    restored = load(path)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+    _assert_same_outputs(clf, restored, X)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array(["rare", "common", "middle"], dtype=object),
+        np.array(["rare", "common", "middle"]),
+        np.array([-7, 3, 1000]),
+        np.array([1.0, 2.0, 5.0]),
+    ],
+    ids=["object-str", "unicode", "negative-int", "float"],
+)
+def test_safe_format_keeps_label_types(labels, data):
+    X, y = data
+    clf = LinearMarginClassifier(random_state=0).fit(X, labels[y])
+    restored = _round_trip(clf)
+    assert restored.classes_.dtype == clf.classes_.dtype
+    np.testing.assert_array_equal(restored.predict(X), clf.predict(X))
+
+
+def test_safe_format_keeps_bool_labels_and_feature_names(data):
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    binary = y > 0
+    clf = LinearMarginClassifier(random_state=0).fit(frame, binary)
+    restored = _round_trip(clf)
+    np.testing.assert_array_equal(restored.feature_names_in_, clf.feature_names_in_)
+    np.testing.assert_array_equal(restored.predict(frame), clf.predict(frame))
+    assert restored.predict(frame).dtype == bool
+    with pytest.raises(ValueError, match="feature names should match"):
+        restored.predict(frame[["d", "c", "b", "a"]])
+
+
+def test_safe_format_keeps_parameter_types(data):
+    X, y = data
+    clf = MLPMarginClassifier(
+        hidden_layer_sizes=(4, 3),
+        class_weight={np.int64(2): 2.5, 1: 1.5},
+        device=torch.device("cpu"),
+        random_state=np.random.RandomState(3),
+        max_epochs=2,
+    ).fit(X, y)
+    params = _round_trip(clf).get_params()
+    assert params["hidden_layer_sizes"] == (4, 3)
+    assert params["class_weight"] == {2: 2.5, 1: 1.5}
+    assert params["device"] == torch.device("cpu")
+    assert params["random_state"].randint(10**9) == pickle.loads(
+        pickle.dumps(clf.random_state)
+    ).randint(10**9)
+
+
+def test_safe_format_refuses_what_it_cannot_store(data):
+    X, y = data
+    with pytest.raises(NotFittedError):
+        save(LinearMarginClassifier(), io.BytesIO())
+    pipeline = make_pipeline(StandardScaler(), LinearMarginClassifier()).fit(X, y)
+    with pytest.raises(TypeError, match="use pickle or joblib"):
+        save(pipeline, io.BytesIO())
+
+    class Custom(LinearMarginClassifier):
+        pass
+
+    with pytest.raises(TypeError, match="Custom"):
+        save(Custom(random_state=0).fit(X, y), io.BytesIO())
+    clf = LinearMarginClassifier(random_state=0).fit(X, y)
+    clf.random_state = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="'random_state'.*Generator"):
+        save(clf, io.BytesIO())
+
+
+# --------------------------------------------------------------------------
+# Tampered files are refused, and nothing in them runs
+# --------------------------------------------------------------------------
+EXECUTED = []
+
+
+def _record_execution():
+    EXECUTED.append(True)
+    return LinearMarginClassifier()
+
+
+class _Payload:
+    """Unpickling this calls ``_record_execution``: a stand-in for an exploit."""
+
+    def __reduce__(self):
+        return (_record_execution, ())
+
+
+@pytest.fixture
+def saved(data):
+    X, y = data
+    clf = MLPMarginClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    buffer = io.BytesIO()
+    save(clf.fit(X, y), buffer)
+    EXECUTED.clear()
+    yield _members(buffer)
+    assert not EXECUTED, "loading ran code from the file"
+
+
+def _with_metadata(files, change):
+    metadata = json.loads(files["metadata.json"])
+    change(metadata)
+    return {**files, "metadata.json": json.dumps(metadata).encode()}
+
+
+def test_a_pickle_in_place_of_the_model_file_is_refused(saved, tmp_path):
+    path = tmp_path / "model.sklt"
+    path.write_bytes(pickle.dumps(_Payload()))
+    with pytest.raises(ModelFileError, match="not a zip archive.*pickle"):
+        load(path)
+
+
+def test_a_pickle_in_place_of_the_weights_is_refused(saved):
+    buffer = io.BytesIO()
+    torch.save({"head.weight": _Payload()}, buffer)
+    for payload in (buffer.getvalue(), pickle.dumps(_Payload())):
+        with pytest.raises(ModelFileError, match="refused without running"):
+            load(_archive({**saved, "module.pt": payload}))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: m.update(format="pickle"), "format 'pickle'"),
+        (lambda m: m.update(format_version=FORMAT_VERSION + 1), "newer"),
+        (lambda m: m.update(format_version="1"), "invalid format_version"),
+        (lambda m: m.update(estimator="os.system"), "only .*can be loaded"),
+        (lambda m: m["params"].update(run="rm -rf /"), r"parameters \['run'\]"),
+        (lambda m: m["params"].update(max_margin=-1.0), "max_margin"),
+        (lambda m: m["params"].update(loss={"eval": "1"}), "unknown value tag"),
+        (lambda m: m["params"].update(tau=[1.0]), "tau"),
+        (lambda m: m["attributes"].update(class_counts_=[5, 0, 3]), "positive"),
+        (lambda m: m["attributes"].update(n_features_in_=5), "do not fit"),
+        (lambda m: m["attributes"].update(n_features_in_=True), "n_features_in_"),
+        (
+            lambda m: m["attributes"].update(classes_={"dtype": "|V8", "values": []}),
+            "dtype",
+        ),
+        (
+            lambda m: m["attributes"].update(
+                classes_={"dtype": "<U1", "values": ["ab", "cd", "ef"]}
+            ),
+            "does not fit its dtype",
+        ),
+        (lambda m: m["attributes"].update(net_="x"), "unknown attributes"),
+    ],
+    ids=[
+        "format",
+        "newer-version",
+        "version-type",
+        "estimator",
+        "unknown-parameter",
+        "invalid-parameter",
+        "unknown-tag",
+        "parameter-type",
+        "zero-count",
+        "feature-count",
+        "bool-as-int",
+        "void-dtype",
+        "truncated-labels",
+        "extra-attribute",
+    ],
+)
+def test_a_modified_header_is_refused(saved, change, message):
+    with pytest.raises(ModelFileError, match=message):
+        load(_archive(_with_metadata(saved, change)))
+
+
+def test_modified_weights_and_archive_members_are_refused(saved):
+    state = torch.load(io.BytesIO(saved["module.pt"]), weights_only=True)
+    bad = {}
+    for name, change in [
+        ("nan", lambda s: s["head.weight"].fill_(float("nan"))),
+        ("shape", lambda s: s.update({"head.weight": torch.zeros(2, 2)})),
+        ("missing", lambda s: s.pop("head.bias")),
+    ]:
+        copy = {key: value.clone() for key, value in state.items()}
+        change(copy)
+        buffer = io.BytesIO()
+        torch.save(copy, buffer)
+        bad[name] = buffer.getvalue()
+    with pytest.raises(ModelFileError, match="not finite"):
+        load(_archive({**saved, "module.pt": bad["nan"]}))
+    for name in ("shape", "missing"):
+        with pytest.raises(ModelFileError, match="do not fit"):
+            load(_archive({**saved, "module.pt": bad[name]}))
+    with pytest.raises(ModelFileError, match="members"):
+        load(_archive({**saved, "extra.py": b"print(1)"}))
+    with pytest.raises(ModelFileError, match="members"):
+        load(_archive({k: v for k, v in saved.items() if k != "history.json"}))
+    with pytest.raises(ModelFileError, match="invalid JSON"):
+        load(_archive({**saved, "metadata.json": b"{not json"}))
