@@ -37,6 +37,19 @@ def median_time(repeats, fn, *args, **kwargs):
     return float(np.median(times)), result
 
 
+def interleaved_medians(repeats, fns, *args, **kwargs):
+    """Median wall time of each of ``fns`` (a dict name -> function), taking
+    the runs in turns (a, b, c, a, b, c, ...) so that a slow spell of the
+    machine hits every contender alike rather than one of them."""
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn(*args, **kwargs)
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
 def fit_model(model, X, y):
     """``model.fit(X, y)``, as a function to time."""
     return model.fit(X, y)

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import long_tailed_data, machine, median_time, print_table
+from _common import interleaved_medians, long_tailed_data, machine, print_table
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
@@ -89,18 +89,13 @@ def main(argv=None):
     for n_rows in args.rows:
         X, y = long_tailed_data(n_rows)
         for batch_size in args.batch_sizes:
-            per_epoch = {}
-            for name, fn in [
-                ("plain", plain_loop),
-                ("ours", ours),
-                ("sklearn", sklearn_mlp),
-            ]:
-                if name == "sklearn" and args.skip_sklearn:
-                    continue
-                seconds, _ = median_time(
-                    args.repeats, fn, X, y, batch_size, args.epochs
-                )
-                per_epoch[name] = seconds / args.epochs
+            fns = {"plain": plain_loop, "ours": ours}
+            if not args.skip_sklearn:
+                fns["sklearn"] = sklearn_mlp
+            seconds = interleaved_medians(
+                args.repeats, fns, X, y, batch_size, args.epochs
+            )
+            per_epoch = {name: s / args.epochs for name, s in seconds.items()}
             row = {
                 "rows": n_rows,
                 "batch": batch_size,

@@ -15,7 +15,14 @@ independent of the number of classes.
 import argparse
 
 import numpy as np
-from _common import fit_model, long_tailed_data, machine, median_time, print_table
+from _common import (
+    fit_model,
+    interleaved_medians,
+    long_tailed_data,
+    machine,
+    median_time,
+    print_table,
+)
 
 from sklearn_lt import LinearMarginClassifier, MLPMarginClassifier
 from sklearn_lt.losses import LOSSES
@@ -76,11 +83,11 @@ def main(argv=None):
     table = []
     for n_classes in args.classes:
         X, y = long_tailed_data(args.class_rows, n_classes=n_classes)
-        times = {}
-        for loss in LOSSES:
-            times[loss], _ = median_time(
-                args.repeats, fit_model, mlp(loss, args.batch_size), X, y
-            )
+        fns = {
+            loss: (lambda X, y, loss=loss: mlp(loss, args.batch_size).fit(X, y))
+            for loss in LOSSES
+        }
+        times = interleaved_medians(args.repeats, fns, X, y)
         row = {"classes": n_classes, "ce s": times["ce"]}
         row.update(
             {

@@ -23,7 +23,7 @@ from sklearn.utils.validation import (
 )
 
 from .losses import LOSSES, get_loss_class
-from .net import DeferredReweighting, LongTailNet
+from .net import DeferredReweighting, LongTailNet, _check_device
 from .weights import compute_class_weights
 
 _COMMON_CONSTRAINTS = {
@@ -45,34 +45,6 @@ _COMMON_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
-
-
-def _check_device(device):
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise ValueError(f"device={device!r} is not a valid torch device.") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available "
-            "(torch.cuda.is_available() is False); use device='cpu'."
-        )
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device={device!r} was requested but MPS is not available.")
-    if dev.type == "meta":
-        raise ValueError(
-            f"device={device!r} holds no data, so a model cannot be trained "
-            "on it; use device='cpu' or 'cuda'."
-        )
-    try:
-        torch.empty(0, device=dev)
-    except Exception as exc:  # each backend fails in its own way
-        reason = str(exc).strip().split("\n", 1)[0][:200]
-        raise ValueError(
-            f"device={device!r} is not usable with this PyTorch build "
-            f"({type(exc).__name__}: {reason}); use device='cpu'."
-        ) from exc
-    return dev
 
 
 def _as_tensor(array):
@@ -257,6 +229,223 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             verbose=int(self.verbose),
             **net_kwargs,
         )
+
+    # -- partial_fit ---------------------------------------------------------
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on a chunk of data, keeping what was learned.
+
+        For data that do not fit in memory or arrive in chunks (for example
+        through :class:`dask_ml.wrappers.Incremental`). Each call makes one
+        pass (one epoch: shuffled minibatches of ``batch_size``) over the
+        given chunk, continuing from the current weights and optimiser state.
+
+        - ``classes`` (every label that will ever appear) must be passed on
+          the first call and may be left out later; every later chunk must
+          have labels among ``classes_`` and ``n_features_in_`` features.
+        - Class counts accumulate over calls in ``class_counts_``. At the
+          start of each call the loss is rebuilt from the counts seen so far,
+          this chunk included, so the margins (LDAM, VS, ELM), the log-priors
+          (logit adjustment) and the class weights reflect all the data seen;
+          the optimiser's state carries over. A class not seen yet counts as
+          one example for the loss (and the class weights), so its margin and
+          prior stay finite; ``class_counts_`` keeps the true counts.
+        - ``reweight="drw"``: epochs are counted over calls (one per call),
+          so class weights switch on from call number
+          ``round(reweight_start * max_epochs)``: set ``max_epochs`` to the
+          number of calls planned (chunks times passes). Otherwise
+          ``max_epochs`` is not used.
+        - ``early_stopping`` is not used (there is no held-out split), as
+          in :meth:`sklearn.neural_network.MLPClassifier.partial_fit`.
+        - ``LinearMarginClassifier(solver="lbfgs")``: L-BFGS needs all the
+          data at once, so ``partial_fit`` trains with Adam at
+          ``learning_rate_init`` in minibatches of ``batch_size``.
+        - After ``fit``, ``partial_fit`` continues from the fitted weights
+          with a new optimiser (and a new epoch count for DRW); ``fit``
+          after ``partial_fit`` starts again from scratch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its labels, all among ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class label; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative per-example weights of this chunk.
+
+        Returns
+        -------
+        self : object
+            The classifier, trained one more epoch.
+        """
+        self._validate_params()
+        first_call = not hasattr(self, "classes_")
+        if first_call:
+            device = _check_device(self.device)
+            if self.loss == "elm" and not self._supports_embeddings:
+                raise ValueError(
+                    f"loss='elm' needs a learned embedding, which "
+                    f"{type(self).__name__} does not have; use "
+                    "MLPMarginClassifier(loss='elm') instead."
+                )
+        else:
+            device = torch.device(self.device)
+        X, y_encoded, classes, sample_weight = self._validate_partial_fit_inputs(
+            X, y, classes, sample_weight, first_call
+        )
+        counts = np.bincount(y_encoded, minlength=classes.size)
+        if first_call:
+            self.classes_ = classes
+            self.class_counts_ = counts
+        else:
+            self.class_counts_ = self.class_counts_ + counts
+
+        previous = None
+        if first_call or not self._net_is_incremental():
+            # A net from fit() is replaced by an incremental one that starts
+            # from its weights.
+            previous = getattr(self, "net_", None)
+            self.net_ = self._build_incremental_net(X.shape[0], X.shape[1])
+        net = self.net_
+        epochs_done = len(net.history) if net.initialized_ else 0
+        # One seed per epoch: an int random_state gives repeatable calls
+        # that still shuffle differently from one epoch to the next.
+        seed = (
+            int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            + epochs_done
+        ) % np.iinfo(np.int32).max
+
+        X_in = _as_tensor(X)
+        if sample_weight is not None:
+            X_in = {"X": X_in, "sample_weight": _as_tensor(sample_weight)}
+        cuda = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            if previous is not None and previous.initialized_:
+                net.initialize()
+                net.module_.load_state_dict(previous.module_.state_dict())
+            self._set_incremental_criterion()
+            net.partial_fit(X_in, torch.from_numpy(y_encoded))
+        self.n_iter_ = len(net.history)
+        return self
+
+    def _validate_partial_fit_inputs(self, X, y, classes, sample_weight, first_call):
+        """Validate a chunk; return it with labels encoded on ``classes_``."""
+        if first_call:
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
+            classes = np.unique(np.asarray(classes))
+            if classes.size < 2:
+                raise ValueError(
+                    f"classes must contain at least 2 labels, got {classes.tolist()!r}."
+                )
+        else:
+            if classes is not None and not np.array_equal(
+                np.unique(np.asarray(classes)), self.classes_
+            ):
+                raise ValueError(
+                    f"classes={np.asarray(classes).tolist()!r} is not the same "
+                    f"as on the first call to partial_fit, "
+                    f"{self.classes_.tolist()!r}."
+                )
+            classes = self.classes_
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=first_call,
+            dtype=np.float32,
+            order="C",
+            accept_sparse=False,
+        )
+        check_classification_targets(y)
+        unknown = np.setdiff1d(y, classes)
+        if unknown.size:
+            raise ValueError(
+                f"y contains labels {unknown.tolist()!r} that are not in "
+                f"classes {classes.tolist()!r}; pass every label in classes= "
+                "on the first call to partial_fit."
+            )
+        y_encoded = np.searchsorted(classes, y).astype(np.int64)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            if not sample_weight.sum() > 0:
+                raise ValueError("sample_weight must have at least one positive value.")
+            # As in fit: the loss is a weighted mean, so scaling the weights
+            # to a largest value of 1 changes nothing but float32 range.
+            sample_weight = (sample_weight / sample_weight.max()).astype(np.float32)
+        return X, y_encoded, classes, sample_weight
+
+    def _incremental_training_spec(self, n_samples):
+        """``(net_kwargs, reweight_epoch)`` of partial_fit: one epoch a call."""
+        net_kwargs, reweight_epoch = self._training_spec(n_samples)
+        return {**net_kwargs, "max_epochs": 1}, reweight_epoch
+
+    def _net_is_incremental(self):
+        # Incremental nets count classes from class_counts_, not from y.
+        net = getattr(self, "net_", None)
+        return getattr(net, "callbacks__class_count_setter", "unset") is None
+
+    def _build_incremental_net(self, n_samples, n_features):
+        """The net of partial_fit (see there for how it differs from fit's)."""
+        n_classes = self.classes_.size
+        module, module_kwargs = self._module_spec(n_features, n_classes)
+        net_kwargs, reweight_epoch = self._incremental_training_spec(n_samples)
+        callbacks = []
+        if self.reweight == "drw":
+            if isinstance(self.class_weight, dict):
+                weights = compute_class_weights(
+                    self.class_weight, np.ones(n_classes), classes=self.classes_
+                )
+            else:
+                # A name: DRW computes the weights from the criterion's
+                # (accumulated) counts when it switches them on.
+                weights = self.class_weight or "effective_number"
+            callbacks.append(
+                ("drw", DeferredReweighting(reweight_epoch, weights, beta=self.beta))
+            )
+        return LongTailNet(
+            module=module,
+            **{f"module__{key}": value for key, value in module_kwargs.items()},
+            criterion=get_loss_class(self.loss),
+            **{
+                f"criterion__{key}": value
+                for key, value in self._criterion_params().items()
+            },
+            classes=np.arange(n_classes),
+            train_split=None,
+            callbacks=callbacks or None,
+            # The estimator sets the accumulated counts (_set_incremental_criterion).
+            callbacks__class_count_setter=None,
+            alpha=self.alpha,
+            device=self.device,
+            verbose=int(self.verbose),
+            **net_kwargs,
+        )
+
+    def _set_incremental_criterion(self):
+        """Rebuild the loss from the counts seen so far (floored at 1)."""
+        counts = np.maximum(self.class_counts_, 1)
+        params = {"criterion__class_counts": counts}
+        if self.class_weight is not None and self.reweight != "drw":
+            params["criterion__weight"] = compute_class_weights(
+                self.class_weight, counts, classes=self.classes_, beta=self.beta
+            )
+        net = self.net_
+        if not net.initialized_:
+            net.set_params(**params)
+            return
+        # skorch re-creates the optimiser along with the criterion; the
+        # criterion has no parameters, so the optimiser's state (Adam's
+        # moments, SGD's momentum) is carried over unchanged.
+        state = net.optimizer_.state_dict()
+        net.set_params(**params)
+        net.optimizer_.load_state_dict(state)
 
     # -- predict -------------------------------------------------------------
     def _logits(self, X):

@@ -823,13 +823,25 @@ def _cross_validate_one(name, estimator, X, y, splits, scorer, n_jobs, error_sco
             # every split failed; anything else is a real error.
             if isinstance(error_score, str) or "fits failed" not in str(exc):
                 raise
-            # every split failed: cross_validate gives up
-            warnings.warn(
-                f"Contender {name!r} failed on every split: {_first_error_line(exc)}",
-                UserWarning,
-                stacklevel=3,
-            )
-            return None
+            # every split failed: cross_validate gives up. Warn after
+            # leaving the recording block, which would swallow the warning.
+            failure = _first_error_line(exc)
+            results = None
+    if results is not None and "test_balanced_accuracy" not in results:
+        # Every split failed, some in fit and the others in scoring (e.g. NaN
+        # in X): cross_validate returns only NaN placeholders.
+        failure = next(
+            (_first_error_line(w.message) for w in caught if "rror" in str(w.message)),
+            "fitting or scoring failed",
+        )
+        results = None
+    if results is None:
+        warnings.warn(
+            f"Contender {name!r} failed on every split (scored NaN): {failure}",
+            UserWarning,
+            stacklevel=3,
+        )
+        return None
     for warning in caught:
         if issubclass(warning.category, FitFailedWarning):
             n_failed = re.search(r"(\d+) fits? failed", str(warning.message))

@@ -81,7 +81,8 @@ class LinearMarginClassifier(_BaseMarginClassifier):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     class_counts_ : ndarray of shape (n_classes,)
-        Number of training examples of each class.
+        Number of training examples of each class (summed over the calls
+        of :meth:`partial_fit`).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -90,7 +91,8 @@ class LinearMarginClassifier(_BaseMarginClassifier):
     net_ : sklearn_lt.LongTailNet
         The fitted skorch net, with its ``history``.
     n_iter_ : int
-        L-BFGS iterations run (all stages), or epochs for minibatch solvers.
+        L-BFGS iterations run (all stages), or epochs for minibatch solvers
+        (after :meth:`partial_fit`, its epochs: one per call).
 
     See Also
     --------
@@ -208,3 +210,15 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         if self.solver == "sgd":
             kwargs["optimizer__momentum"] = 0.9
         return kwargs, int(round(self.reweight_start * self.max_epochs))
+
+    def _incremental_training_spec(self, n_samples):
+        if self.solver != "lbfgs":
+            return super()._incremental_training_spec(n_samples)
+        # L-BFGS needs the whole data set at once; partial_fit trains with Adam.
+        return {
+            "optimizer": torch.optim.Adam,
+            "lr": self.learning_rate_init,
+            "batch_size": self.batch_size,
+            "max_epochs": 1,
+            "iterator_train__shuffle": True,
+        }, int(round(self.reweight_start * self.max_epochs))

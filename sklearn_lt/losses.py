@@ -37,6 +37,7 @@ References
 .. [7] P. Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020.
 """
 
+import math
 from numbers import Real
 
 import torch
@@ -121,14 +122,29 @@ def ldam_margins(class_counts, max_margin=0.5):
     return raw * (max_margin / raw.max())
 
 
+def _is_finite_real(value):
+    return (
+        not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(value)
+    )
+
+
 def _check_nonnegative(value, name):
-    if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
-        raise ValueError(f"{name} must be a non-negative real number, got {value!r}.")
+    if not _is_finite_real(value) or not value >= 0:
+        raise ValueError(
+            f"{name} must be a finite, non-negative real number, got {value!r}."
+        )
+
+
+def _check_temperature(temperature):
+    if not _is_finite_real(temperature) or not temperature > 0:
+        raise ValueError(
+            f"temperature must be a finite, positive real, got {temperature!r}."
+        )
 
 
 def _check_real(value, name):
-    if isinstance(value, bool) or not isinstance(value, Real) or value != value:
-        raise ValueError(f"{name} must be a real number, got {value!r}.")
+    if not _is_finite_real(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}.")
 
 
 def _upcast(logits):
@@ -473,12 +489,8 @@ def supervised_contrastive_margin_loss(
     -------
     loss : Tensor
     """
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, Real)
-        or not (temperature > 0)
-    ):
-        raise ValueError(f"temperature must be a positive real, got {temperature!r}.")
+    _check_temperature(temperature)
+    _check_nonnegative(embedding_margin, "embedding_margin")
     rho = ldam_margins(class_counts, embedding_margin)
     embeddings, dtype = _upcast(embeddings)
     per_anchor, has_positive = _supcon_margin_per_anchor(
@@ -841,14 +853,7 @@ class ELMLoss(_CountLoss):
         _check_nonnegative(scale, "scale")
         _check_nonnegative(embedding_weight, "embedding_weight")
         _check_nonnegative(embedding_margin, "embedding_margin")
-        if (
-            isinstance(temperature, bool)
-            or not isinstance(temperature, Real)
-            or not (temperature > 0)
-        ):
-            raise ValueError(
-                f"temperature must be a positive real, got {temperature!r}."
-            )
+        _check_temperature(temperature)
         self.logit_loss = logit_loss
         self.tau = tau
         self.max_margin = max_margin

@@ -107,7 +107,8 @@ class MLPMarginClassifier(TransformerMixin, _BaseMarginClassifier):
     classes_ : ndarray of shape (n_classes,)
         Class labels.
     class_counts_ : ndarray of shape (n_classes,)
-        Number of training examples of each class.
+        Number of training examples of each class (summed over the calls
+        of :meth:`partial_fit`).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -116,7 +117,7 @@ class MLPMarginClassifier(TransformerMixin, _BaseMarginClassifier):
     net_ : sklearn_lt.LongTailNet
         The fitted skorch net, with its ``history``.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (with :meth:`partial_fit`, one per call).
 
     See Also
     --------

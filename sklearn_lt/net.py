@@ -63,12 +63,17 @@ class ClassCountSetter(Callback):
         if y is None:
             raise ValueError("LongTailNet needs y to count the classes; pass y to fit.")
         y = np.asarray(to_numpy(y)).ravel()
-        if y.size and (y.min() < 0 or not np.issubdtype(y.dtype, np.integer)):
+        if y.size == 0:
             raise ValueError(
-                "LongTailNet expects y encoded as integers 0..n_classes-1; "
-                "use sklearn.preprocessing.LabelEncoder first."
+                "LongTailNet needs at least one training example; got an empty y."
             )
-        n_classes = int(y.max()) + 1 if y.size else 0
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+            raise ValueError(
+                "LongTailNet expects y encoded as integers 0..n_classes-1, got "
+                f"dtype {y.dtype} with values such as {y[:3].tolist()}; use "
+                "sklearn.preprocessing.LabelEncoder first."
+            )
+        n_classes = int(y.max()) + 1
         if net.classes is not None:
             n_classes = max(n_classes, len(net.classes))
         counts = np.bincount(y.astype(np.int64), minlength=n_classes)
@@ -126,7 +131,13 @@ class NonFiniteLossGuard(Callback):
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         if training and loss is not None and not torch.isfinite(loss).all():
-            self._fail(net, f"the training loss became {loss.item()}")
+            what = f"the training loss became {loss.item()}"
+            if batch is not None and _has_non_finite(batch[0]):
+                what += (
+                    " on a batch whose inputs X contain NaN or infinity (impute "
+                    "or drop them first, e.g. sklearn.impute.SimpleImputer)"
+                )
+            self._fail(net, what)
 
     def on_epoch_end(self, net, **kwargs):
         for name, param in net.module_.named_parameters():
@@ -141,6 +152,43 @@ class NonFiniteLossGuard(Callback):
             "learning rate (learning_rate_init / lr), smaller scale or tau, "
             "standardised features (StandardScaler), or a larger alpha."
         )
+
+
+def _has_non_finite(data):
+    if isinstance(data, Mapping):
+        return any(_has_non_finite(value) for value in data.values())
+    if isinstance(data, torch.Tensor) and data.is_floating_point():
+        return not bool(torch.isfinite(data).all())
+    return False
+
+
+def _check_device(device):
+    """Return ``torch.device(device)``, or raise a clear error if unusable."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"device={device!r} is not a valid torch device.") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available "
+            "(torch.cuda.is_available() is False); use device='cpu'."
+        )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested but MPS is not available.")
+    if dev.type == "meta":
+        raise ValueError(
+            f"device={device!r} holds no data, so a model cannot be trained "
+            "on it; use device='cpu' or 'cuda'."
+        )
+    try:
+        torch.empty(0, device=dev)
+    except Exception as exc:  # each backend fails in its own way
+        reason = str(exc).strip().split("\n", 1)[0][:200]
+        raise ValueError(
+            f"device={device!r} is not usable with this PyTorch build "
+            f"({type(exc).__name__}: {reason}); use device='cpu'."
+        ) from exc
+    return dev
 
 
 # --------------------------------------------------------------------------
@@ -355,6 +403,13 @@ class LongTailNet(NeuralNetClassifier):
             ("class_count_setter", ClassCountSetter()),
             ("non_finite_loss_guard", NonFiniteLossGuard()),
         ]
+
+    def initialize(self):
+        # A clear error for device="cuda" without CUDA, instead of torch's
+        # "Torch not compiled with CUDA enabled" from deep inside .to().
+        if self.device is not None:
+            _check_device(self.device)
+        return super().initialize()
 
     def get_iterator(self, dataset, training=False):
         # skorch's get_iterator, plus the net's device for TensorBatchIterator.

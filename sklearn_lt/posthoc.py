@@ -257,6 +257,18 @@ def _check_targets(X, y):
     return X, y, y_array
 
 
+def _check_weights(sample_weight, X):
+    """Validated non-negative weights (None stays None), before any fit.
+
+    The prior is a weighted class frequency, which negative weights would
+    make meaningless, so they are refused even if the inner estimator
+    accepts them.
+    """
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+
+
 class LogitAdjustedClassifier(_BaseLogitAdjuster):
     """Post-hoc logit adjustment of a classifier for long-tailed data.
 
@@ -409,6 +421,7 @@ class LogitAdjustedClassifier(_BaseLogitAdjuster):
             The fitted classifier.
         """
         X, y, y_array = _check_targets(X, y)
+        sample_weight = _check_weights(sample_weight, X)
         if self.prefit:
             if fit_params:
                 raise ValueError(
@@ -653,8 +666,7 @@ class LogitAdjustedClassifierCV(_BaseLogitAdjuster):
         """
         X, y, y_array = _check_targets(X, y)
         taus = self._tau_grid()
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+        sample_weight = _check_weights(sample_weight, X)
         classes = np.unique(y_array)
         _check_prior(self.prior, np.ones(len(classes)), classes)  # fail early
         scorer = check_scoring(self, scoring=self.scoring)

@@ -144,7 +144,16 @@ def compute_class_weights(class_weight, class_counts, classes=None, beta=0.9999)
         counts = _check_counts(class_counts)
         if classes is None:
             classes = np.arange(counts.size)
-        classes = list(np.asarray(classes).tolist())
+        classes = np.asarray(classes)
+        if classes.ndim != 1 or classes.size != counts.size:
+            raise ValueError(
+                f"classes has shape {classes.shape} but class_counts has "
+                f"{counts.size} entries; they must be aligned, one label per "
+                "count."
+            )
+        if np.unique(classes).size != classes.size:
+            raise ValueError(f"classes must be distinct, got {classes.tolist()}.")
+        classes = classes.tolist()
         unknown = [label for label in class_weight if label not in classes]
         if unknown:
             raise ValueError(

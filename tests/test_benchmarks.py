@@ -61,3 +61,15 @@ def test_gpu_benchmark_skips_cleanly_without_cuda(monkeypatch, capsys):
 def test_benchmark_scripts_run_on_tiny_sizes(script, args, monkeypatch, capsys):
     _run(script, args, monkeypatch)
     assert "|" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_dask_benchmark_runs_on_tiny_sizes(monkeypatch, capsys):
+    pytest.importorskip(
+        "distributed",
+        reason="dask.distributed is not installed (pip install 'sklearn-lt[dask]')",
+    )
+    assert _run("bench_dask.py", ["--tiny"], monkeypatch) == 0
+    out = capsys.readouterr().out
+    assert "|" in out
+    assert "ratio (1 worker / 2 workers):" in out

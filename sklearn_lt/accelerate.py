@@ -1,0 +1,158 @@
+"""Multi-GPU and mixed-precision training through Hugging Face Accelerate.
+
+:class:`AcceleratedLongTailNet` is :class:`~sklearn_lt.LongTailNet` with
+skorch's :class:`skorch.hf.AccelerateMixin`: pass an
+``accelerate.Accelerator`` and the same script trains on a CPU, one GPU,
+several GPUs or several machines, as ``accelerate launch`` starts it. The
+class-count plumbing (``criterion__class_counts`` from ``y``), ELM
+embeddings, sample weights, DRW and the L2 penalty ``alpha`` work as in
+:class:`~sklearn_lt.LongTailNet`.
+
+This module imports nothing from ``accelerate`` itself (the accelerator is
+passed in), so ``import sklearn_lt`` never needs it; install it with
+``pip install "sklearn-lt[accelerate]"``.
+
+A recipe, in a script ``train.py`` run with ``accelerate launch train.py``
+(or ``python train.py`` on one device)::
+
+    import numpy as np
+    import torch
+    from accelerate import Accelerator
+    from sklearn_lt.accelerate import AcceleratedLongTailNet
+    from sklearn_lt.losses import LDAMLoss
+    from sklearn_lt.modules import MLPModule
+    from sklearn_lt.net import DeferredReweighting
+
+    accelerator = Accelerator(mixed_precision="bf16")  # or "no", "fp16"
+    net = AcceleratedLongTailNet(
+        MLPModule,
+        module__n_features=X.shape[1],
+        module__n_classes=n_classes,
+        module__hidden_layer_sizes=(512, 256),
+        module__head="cosine",  # LDAM's normalised head
+        criterion=LDAMLoss,
+        classes=np.arange(n_classes),
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        batch_size=256,  # per process
+        max_epochs=100,
+        iterator_train__shuffle=True,
+        callbacks=[("drw", DeferredReweighting(reweight_epoch=80))],
+        accelerator=accelerator,
+    )
+    net.fit(X.astype(np.float32), y.astype(np.int64))  # y encoded 0..K-1
+    if accelerator.is_main_process:
+        net.save_params(f_params="model.pt")
+
+Differences from :class:`~sklearn_lt.LongTailNet`, all from Accelerate:
+
+* ``device`` is ``None``: the accelerator places the module, the criterion
+  and each batch (``Accelerator(cpu=True)`` forces the CPU);
+* batches come from a :class:`torch.utils.data.DataLoader`, which the
+  accelerator shards across processes (``batch_size`` is per process), not
+  from :class:`~sklearn_lt.net.TensorBatchIterator`;
+* optimisers that need a closure (L-BFGS) are not supported;
+* a net holding an accelerator does not pickle: save it with
+  ``save_params`` / ``load_params`` (see skorch's ``AccelerateMixin``).
+"""
+
+import torch
+from skorch.hf import AccelerateMixin
+from torch.utils.data import DataLoader
+
+from .net import LongTailNet
+
+__all__ = ["AcceleratedLongTailNet"]
+
+
+class AcceleratedLongTailNet(AccelerateMixin, LongTailNet):
+    """:class:`~sklearn_lt.LongTailNet` trained through an ``Accelerator``.
+
+    Parameters
+    ----------
+    module : torch module class or instance
+        Returns logits, or ``(logits, embeddings)`` (for ELM).
+    accelerator : accelerate.Accelerator
+        Decides the devices, the number of processes, mixed precision and
+        gradient accumulation.
+    device : None, default=None
+        Leave device placement to the accelerator.
+    iterator_train, iterator_valid : default=torch.utils.data.DataLoader
+        Data loaders the accelerator can shard across processes.
+    unwrap_after_train : bool, default=True
+        Restore the plain module after training (needed for inference
+        outside the accelerator and for ``save_params``).
+    **kwargs
+        As for :class:`~sklearn_lt.LongTailNet` (``criterion``, ``alpha``,
+        ``classes``, ``callbacks``, ...).
+
+    See Also
+    --------
+    sklearn_lt.LongTailNet : The same net without Accelerate.
+    skorch.hf.AccelerateMixin : The integration this builds on.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from accelerate import Accelerator  # doctest: +SKIP
+    >>> from sklearn_lt.accelerate import AcceleratedLongTailNet
+    >>> from sklearn_lt.losses import LogitAdjustedLoss
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(60, 4)).astype(np.float32)
+    >>> y = np.r_[np.zeros(50), np.ones(10)].astype(np.int64)
+    >>> X[y == 1] += 2.0
+    >>> net = AcceleratedLongTailNet(  # doctest: +SKIP
+    ...     torch.nn.Linear(4, 2), criterion=LogitAdjustedLoss,
+    ...     accelerator=Accelerator(cpu=True), max_epochs=20, lr=0.1,
+    ...     verbose=0).fit(X, y)
+    >>> net.criterion_.class_counts.tolist()  # doctest: +SKIP
+    [50.0, 10.0]
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        accelerator,
+        iterator_train=DataLoader,
+        iterator_valid=DataLoader,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            *args,
+            accelerator=accelerator,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            **kwargs,
+        )
+
+    def _initialize_callbacks(self):
+        # skorch's PrintLog ignores verbose=0 for any sink but print (and
+        # AccelerateMixin's "auto" sink is the accelerator's print).
+        if self.callbacks__print_log__sink == "auto" and not self.verbose:
+            self.callbacks__print_log__sink = print
+        return super()._initialize_callbacks()
+
+    # LongTailNet's ClassCountSetter rebuilds the criterion from y when
+    # training begins, and skorch then rebuilds the optimiser too; both
+    # happen after the accelerator prepared the originals, so the new ones
+    # are prepared here (moved to the device, the optimiser wrapped for
+    # mixed precision and gradient accumulation).
+    def _initialize_criterion(self, reason=None):
+        super()._initialize_criterion(reason=reason)
+        if getattr(self, "_wrapped_with_accelerator", False):
+            for name in self._criteria:
+                criterion = getattr(self, name + "_")
+                if isinstance(criterion, torch.nn.Module):
+                    setattr(self, name + "_", self.accelerator.prepare(criterion))
+        return self
+
+    def _initialize_optimizer(self, reason=None):
+        super()._initialize_optimizer(reason=reason)
+        if getattr(self, "_wrapped_with_accelerator", False):
+            for name in self._optimizers:
+                optimizer = getattr(self, name + "_")
+                if isinstance(optimizer, torch.optim.Optimizer):
+                    setattr(self, name + "_", self.accelerator.prepare(optimizer))
+        return self
