@@ -187,8 +187,40 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=cuda):
             torch.manual_seed(seed)
             self.net_.fit(X_in, torch.from_numpy(y_encoded))
+        self._center_vs_head()
         self.n_iter_ = self._n_iter()
         return self
+
+    def _center_vs_head(self):
+        """Move the VS head to one point of the loss's flat directions.
+
+        The VS loss sees ``Delta_k * f_k + iota_k`` with
+        ``f_k = w_k . h + b_k``, so replacing ``w_k`` by ``w_k + v / Delta_k``
+        and ``b_k`` by ``b_k + c / Delta_k`` (any vector ``v``, number ``c``)
+        adds the same ``v . h + c`` to every adjusted logit: the data term of
+        the training loss is unchanged, but the raw logits used at prediction
+        move by a different amount for each class. Along these directions only
+        the small L2 penalty on the weights (none on the bias) pins the
+        solution, which an optimiser stopping at ``tol`` does not reach, so
+        the predictions would keep a trace of the random initialisation. After
+        training, the head's weight rows and bias are projected onto the
+        complement of ``u_k = 1 / Delta_k``: for the weights this is the exact
+        minimiser of the penalty along the flat directions, for the bias the
+        representative of smallest norm; neither changes the data term.
+        """
+        if self.loss != "vs":
+            return
+        head = self.net_.module_.head
+        weight, bias = getattr(head, "weight", None), getattr(head, "bias", None)
+        if not isinstance(weight, torch.Tensor):
+            return
+        with torch.no_grad():
+            u = 1.0 / self.net_.criterion_.multiplicative.to(
+                weight.device, weight.dtype
+            )
+            weight -= torch.outer(u, u @ weight) / (u @ u)
+            if bias is not None:
+                bias -= (bias @ u) / (u @ u) * u
 
     def _n_iter(self):
         """Number of epochs run (full-batch solvers override)."""
@@ -327,6 +359,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 net.module_.load_state_dict(previous.module_.state_dict())
             self._set_incremental_criterion()
             net.partial_fit(X_in, torch.from_numpy(y_encoded))
+        self._center_vs_head()
         self.n_iter_ = len(net.history)
         return self
 

@@ -159,3 +159,35 @@ def test_zero_sample_weight_equals_dropping_rows(long_tailed):
     np.testing.assert_allclose(
         weighted.predict_proba(X), dropped.predict_proba(X), atol=2e-3
     )
+
+
+def test_vs_predictions_do_not_depend_on_the_initial_intercepts():
+    # The VS loss sees Delta_k * f_k + iota_k: moving b_k by c / Delta_k
+    # changes nothing in training but shifts the prediction logits by a
+    # class-dependent amount. The fit must pick one representative, so fits
+    # from different random initialisations agree as closely as for the
+    # cross-entropy, and the bias is orthogonal to u_k = 1 / Delta_k.
+    X, y = make_classification(
+        n_samples=300,
+        n_features=5,
+        n_informative=4,
+        n_redundant=0,
+        n_classes=3,
+        weights=[0.7, 0.2, 0.1],
+        random_state=0,
+    )
+    gamma = 0.3
+    fits = [
+        LinearMarginClassifier(
+            loss="vs", vs_gamma=gamma, tol=1e-8, max_iter=500, random_state=seed
+        ).fit(X, y)
+        for seed in range(3)
+    ]
+    for other in fits[1:]:
+        np.testing.assert_allclose(
+            other.predict_proba(X), fits[0].predict_proba(X), atol=2e-3
+        )
+    counts = np.bincount(y)
+    u = (counts / counts.max()) ** -gamma
+    bias = fits[0].net_.module_.head.bias.detach().numpy()
+    assert abs(bias @ u) < 1e-4 * np.linalg.norm(u) * max(1.0, np.abs(bias).max())

@@ -212,12 +212,10 @@ def test_predict_is_argmax_of_proba_and_of_decision_function(problem, data):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
-# Convex losses whose prediction logits are identified by the data. Not
-# "vs": its training loss is unchanged when each intercept b_k moves by
-# c / Delta_k (all adjusted logits shift by c), but the prediction logits
-# then shift by a class-dependent amount, so predictions keep a trace of the
-# random initial intercepts (up to 0.05 in probability between seeds).
-CONVEX_LOSSES = ["ce", "logit_adjusted", "balanced_softmax"]
+# Convex losses whose prediction logits are identified by the data. "vs" is
+# included because the fit projects the intercepts out of the loss's flat
+# direction (b_k -> b_k + c / Delta_k), see test_linear.py.
+CONVEX_LOSSES = ["ce", "logit_adjusted", "balanced_softmax", "vs"]
 
 
 def _full_batch_linear(loss, class_weight=None):
