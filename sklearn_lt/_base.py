@@ -54,14 +54,21 @@ def _as_tensor(array):
         return torch.as_tensor(array)
 
 
-def _check_finite_output(values, X, what):
-    """Raise if the model's outputs overflowed (float32) on some rows of ``X``."""
+def _check_finite_output(values, X, what, offset=0, total=None):
+    """Raise if the model's outputs overflowed (float32) on some rows of ``X``.
+
+    ``values`` and ``X`` may be a block of rows starting at row ``offset``
+    of ``total`` rows.
+    """
+    if np.isfinite(values.sum()):  # one pass, no temporary (float64 sum)
+        return values
     bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
     if bad.any():
         rows = np.flatnonzero(bad)
         raise ValueError(
             f"The model's {what} are not finite for {rows.size} of "
-            f"{len(values)} samples (first: row {rows[0]}), whose features "
+            f"{total or len(values)} samples (first: row {offset + rows[0]}), whose "
+            f"features "
             f"reach {np.abs(X[rows]).max():.3g} in absolute value: float32 "
             "overflowed. Scale the inputs as for training (e.g. a "
             "StandardScaler in a Pipeline)."
@@ -259,6 +266,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             alpha=self.alpha,
             device=self.device,
             verbose=int(self.verbose),
+            iterator_valid__batch_size=self._predict_batch_size,
             **net_kwargs,
         )
 
@@ -458,6 +466,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             alpha=self.alpha,
             device=self.device,
             verbose=int(self.verbose),
+            iterator_valid__batch_size=self._predict_batch_size,
             **net_kwargs,
         )
 
@@ -481,16 +490,35 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         net.optimizer_.load_state_dict(state)
 
     # -- predict -------------------------------------------------------------
-    def _logits(self, X):
+    def _logits(self, X, softmax=False):
+        """Scaled prediction logits (or their softmax) as float64.
+
+        skorch's ``forward_iter`` runs the module over batches of
+        ``_predict_batch_size`` rows; each batch is scaled (and soft-maxed)
+        in torch and written into one preallocated array, so there is no list
+        of batch outputs to concatenate and no full-size temporary.
+        """
         check_is_fitted(self)
         X = validate_data(
             self, X, dtype=np.float32, order="C", accept_sparse=False, reset=False
         )
-        output = self.net_.forward(_as_tensor(X), training=False)
-        if isinstance(output, tuple):
-            output = output[0]
         scale = float(self.net_.criterion_.logit_scale)
-        return _check_finite_output((scale * output).double().numpy(), X, "logits")
+        result, start = None, 0
+        for output in self.net_.forward_iter(_as_tensor(X), training=False):
+            if isinstance(output, tuple):
+                output = output[0]
+            if result is None:
+                result = np.empty((len(X), output.shape[1]), dtype=np.float64)
+            block = torch.from_numpy(result[start : start + len(output)])
+            torch.mul(output, scale, out=block)
+            stop = start + len(output)
+            _check_finite_output(block.numpy(), X[start:stop], "logits", start, len(X))
+            if softmax:  # in place: faster than torch.softmax's copies
+                block -= block.amax(dim=1, keepdim=True)
+                block.exp_()
+                block /= block.sum(dim=1, keepdim=True)
+            start = stop
+        return result
 
     def decision_function(self, X):
         """Logits used for prediction.
@@ -525,11 +553,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        logits = self._logits(X)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+        return self._logits(X, softmax=True)
 
     def predict(self, X):
         """Predicted class labels (argmax of the logits).

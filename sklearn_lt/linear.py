@@ -125,6 +125,9 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
     }
+    # Rows per batch at prediction: large enough that skorch's per-batch
+    # overhead vanishes, small enough that a batch's activations stay small.
+    _predict_batch_size = 65536
     _supports_embeddings = False
 
     def __init__(

@@ -169,6 +169,9 @@ class MLPMarginClassifier(TransformerMixin, _BaseMarginClassifier):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
     }
+    # Rows per batch at prediction: large enough that skorch's per-batch
+    # overhead vanishes, small enough that a batch's activations stay small.
+    _predict_batch_size = 8192
     _supports_embeddings = True
 
     def __init__(
