@@ -37,13 +37,17 @@ def median_time(repeats, fn, *args, **kwargs):
     return float(np.median(times)), result
 
 
-def interleaved_medians(repeats, fns, *args, **kwargs):
+def interleaved_medians(repeats, fns, *args, pause=0.5, **kwargs):
     """Median wall time of each of ``fns`` (a dict name -> function), taking
     the runs in turns (a, b, c, a, b, c, ...) so that a slow spell of the
     machine hits every contender alike rather than one of them."""
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            # Let the previous run's BLAS / OpenMP worker threads, which
+            # busy-wait for a while after a call, go idle before the clock
+            # starts: otherwise they steal cores from the next contender.
+            time.sleep(pause)
             start = time.perf_counter()
             fn(*args, **kwargs)
             times[name].append(time.perf_counter() - start)

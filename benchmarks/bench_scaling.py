@@ -49,6 +49,9 @@ def main(argv=None):
     parser.add_argument("--class-rows", type=int, default=50_000)
     parser.add_argument("--batch-size", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--elm-batches", type=int, nargs="+", default=[128, 256, 512, 1024, 2048]
+    )
     args = parser.parse_args(argv)
     print(f"machine: {machine()}")
 
@@ -100,6 +103,29 @@ def main(argv=None):
         print_table([row], list(row))
     print()
     print_table(table, list(table[0]))
+
+    # ELM's embedding term: a batch x batch similarity matrix per batch, so
+    # O(batch * embedding_dim) extra work per example: its cost over plain
+    # cross-entropy grows with the batch size, not with the data set.
+    X, y = long_tailed_data(args.class_rows, n_classes=20)
+    batches = []
+    for batch_size in args.elm_batches:
+        fns = {
+            loss: (lambda X, y, loss=loss, b=batch_size: mlp(loss, b).fit(X, y))
+            for loss in ("ce", "elm")
+        }
+        times = interleaved_medians(args.repeats, fns, X, y)
+        batches.append(
+            {
+                "batch": batch_size,
+                "ce s": times["ce"],
+                "elm s": times["elm"],
+                "elm / ce": times["elm"] / times["ce"],
+            }
+        )
+        print_table(batches[-1:], list(batches[-1]))
+    print()
+    print_table(batches, list(batches[0]))
 
 
 if __name__ == "__main__":

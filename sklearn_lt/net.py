@@ -20,6 +20,7 @@ bring their own PyTorch module. Compared with its parent it
 callback.
 """
 
+import math
 from collections.abc import Mapping
 from functools import partial
 
@@ -130,7 +131,9 @@ class NonFiniteLossGuard(Callback):
     """Stop training with a clear error when the loss or weights are not finite."""
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
-        if training and loss is not None and not torch.isfinite(loss).all():
+        # A Python float check: skorch itself calls loss.item() on every
+        # batch, and a tensor isfinite().all() costs two small tensors.
+        if training and loss is not None and not math.isfinite(loss.item()):
             what = f"the training loss became {loss.item()}"
             if batch is not None and _has_non_finite(batch[0]):
                 what += (
@@ -403,6 +406,16 @@ class LongTailNet(NeuralNetClassifier):
             ("class_count_setter", ClassCountSetter()),
             ("non_finite_loss_guard", NonFiniteLossGuard()),
         ]
+
+    def _set_training(self, training=True):
+        # skorch calls this on every batch; Module.train() re-sets the flag
+        # on every submodule through the slow nn.Module.__setattr__, so only
+        # call it when the mode changes (train() sets the whole tree, and a
+        # module overriding train() gets the call whenever the mode flips).
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                module.train(training)
 
     def initialize(self):
         # A clear error for device="cuda" without CUDA, instead of torch's

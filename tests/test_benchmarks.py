@@ -51,6 +51,8 @@ def test_gpu_benchmark_skips_cleanly_without_cuda(monkeypatch, capsys):
                 "3",
                 "--class-rows",
                 "1000",
+                "--elm-batches",
+                "64",
                 "--repeats",
                 "1",
             ],
