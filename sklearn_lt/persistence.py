@@ -353,9 +353,15 @@ def load(file, *, device=None):
 
     state = _load_weights(weights)
     counts = estimator.class_counts_
-    with torch.random.fork_rng(devices=[]):
-        net = estimator._build_net(int(counts.sum()), estimator.n_features_in_, 0)
-        net.initialize()
+    # The loss is built from the counts floored at 1, as partial_fit does for
+    # classes not seen yet; the true counts are put back afterwards.
+    estimator.class_counts_ = np.maximum(counts, 1)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            net = estimator._build_net(int(counts.sum()), estimator.n_features_in_, 0)
+            net.initialize()
+    finally:
+        estimator.class_counts_ = counts
     try:
         net.module_.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, ValueError) as exc:
@@ -451,10 +457,17 @@ def _set_attributes(estimator, attributes):
     if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
         raise ModelFileError("class_counts_ must be a list of integers.")
     counts = np.asarray(counts, dtype=np.int64)
-    if classes.size < 2 or counts.shape != classes.shape or np.any(counts < 1):
+    # A class may have a count of 0 after partial_fit (declared in classes
+    # but not seen yet); negative counts or no examples at all are malformed.
+    if (
+        classes.size < 2
+        or counts.shape != classes.shape
+        or np.any(counts < 0)
+        or counts.sum() < 1
+    ):
         raise ModelFileError(
-            "classes_ and class_counts_ must describe at least 2 classes, each "
-            "with a positive count."
+            "classes_ and class_counts_ must describe at least 2 classes with "
+            "non-negative counts, not all zero."
         )
     if np.unique(classes).size != classes.size:
         raise ModelFileError("classes_ has repeated labels.")

@@ -397,7 +397,8 @@ def test_a_pickle_in_place_of_the_weights_is_refused(saved):
         (lambda m: m["params"].update(max_margin=-1.0), "max_margin"),
         (lambda m: m["params"].update(loss={"eval": "1"}), "unknown value tag"),
         (lambda m: m["params"].update(tau=[1.0]), "tau"),
-        (lambda m: m["attributes"].update(class_counts_=[5, 0, 3]), "positive"),
+        (lambda m: m["attributes"].update(class_counts_=[5, -1, 3]), "non-negative"),
+        (lambda m: m["attributes"].update(class_counts_=[0, 0, 0]), "not all zero"),
         (lambda m: m["attributes"].update(n_features_in_=5), "do not fit"),
         (lambda m: m["attributes"].update(n_features_in_=True), "n_features_in_"),
         (
@@ -421,7 +422,8 @@ def test_a_pickle_in_place_of_the_weights_is_refused(saved):
         "invalid-parameter",
         "unknown-tag",
         "parameter-type",
-        "zero-count",
+        "negative-count",
+        "all-zero-counts",
         "feature-count",
         "bool-as-int",
         "void-dtype",
@@ -458,3 +460,17 @@ def test_modified_weights_and_archive_members_are_refused(saved):
         load(_archive({k: v for k, v in saved.items() if k != "history.json"}))
     with pytest.raises(ModelFileError, match="invalid JSON"):
         load(_archive({**saved, "metadata.json": b"{not json"}))
+
+
+@pytest.mark.parametrize("loss", ["ldam", "vs", "logit_adjusted"])
+def test_partial_fit_model_with_an_unseen_class_round_trips(loss, data):
+    # partial_fit allows classes declared but not seen yet (count 0); the
+    # file must load back with the true counts and the same outputs.
+    X, y = data
+    clf = LinearMarginClassifier(loss=loss, random_state=0)
+    seen = y < 2
+    clf.partial_fit(X[seen], y[seen], classes=np.unique(y))
+    assert clf.class_counts_.min() == 0
+    restored = _round_trip(clf)
+    np.testing.assert_array_equal(restored.class_counts_, clf.class_counts_)
+    _assert_same_outputs(clf, restored, X)
