@@ -54,6 +54,23 @@ def _as_tensor(array):
         return torch.as_tensor(array)
 
 
+def _scaled_sample_weight(sample_weight, X):
+    """Validated non-negative weights as float32, scaled to a largest value of 1.
+
+    Every loss is a weighted mean, unchanged by a common factor on the
+    weights: the scaling keeps weights such as 1e38 or 1e-46 from
+    overflowing or vanishing in float32.
+    """
+    if sample_weight is None:
+        return None
+    sample_weight = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    if not sample_weight.sum() > 0:
+        raise ValueError("sample_weight must have at least one positive value.")
+    return (sample_weight / sample_weight.max()).astype(np.float32)
+
+
 def _check_finite_output(values, X, what, offset=0, total=None):
     """Raise if the model's outputs overflowed (float32) on some rows of ``X``.
 
@@ -137,16 +154,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 "This classifier needs samples of at least 2 classes in the "
                 f"data, but the data contains only one class: {classes[0]!r}."
             )
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            if not sample_weight.sum() > 0:
-                raise ValueError("sample_weight must have at least one positive value.")
-            # Every loss is a weighted mean, unchanged by a common factor on
-            # the weights: scaling them to a largest value of 1 keeps weights
-            # such as 1e38 or 1e-46 from overflowing or vanishing in float32.
-            sample_weight = (sample_weight / sample_weight.max()).astype(np.float32)
+        sample_weight = _scaled_sample_weight(sample_weight, X)
         return X, y_encoded.astype(np.int64), classes, sample_weight
 
     def fit(self, X, y, sample_weight=None):
@@ -235,39 +243,51 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
 
     def _build_net(self, n_samples, n_features, seed):
         n_classes = self.classes_.size
-        module, module_kwargs = self._module_spec(n_features, n_classes)
         net_kwargs, reweight_epoch = self._training_spec(n_samples)
+        # Counts floored at 1: a class declared to partial_fit but not seen
+        # yet (count 0, e.g. in a loaded model) gets finite margins and priors.
+        counts = np.maximum(self.class_counts_, 1)
         weights = None
         if self.class_weight is not None or self.reweight == "drw":
             weights = compute_class_weights(
                 self.class_weight or "effective_number",
-                self.class_counts_,
+                counts,
                 classes=self.classes_,
                 beta=self.beta,
             )
         callbacks = list(self._extra_callbacks(seed))
-        criterion_kwargs = {
-            f"criterion__{key}": value
-            for key, value in self._criterion_params().items()
-        }
+        criterion_kwargs = {"criterion__class_counts": counts}
         if self.reweight == "drw":
             callbacks.append(("drw", DeferredReweighting(reweight_epoch, weights)))
         elif weights is not None:
             criterion_kwargs["criterion__weight"] = weights
+        return self._make_net(
+            n_features,
+            n_classes,
+            train_split=self._train_split(seed),
+            callbacks=callbacks or None,
+            **criterion_kwargs,
+            **net_kwargs,
+        )
+
+    def _make_net(self, n_features, n_classes, **kwargs):
+        """A ``LongTailNet`` with the estimator's module, loss and settings;
+        ``kwargs`` are the parts that differ between fit and partial_fit."""
+        module, module_kwargs = self._module_spec(n_features, n_classes)
         return LongTailNet(
             module=module,
             **{f"module__{key}": value for key, value in module_kwargs.items()},
             criterion=get_loss_class(self.loss),
-            criterion__class_counts=self.class_counts_,
-            **criterion_kwargs,
+            **{
+                f"criterion__{key}": value
+                for key, value in self._criterion_params().items()
+            },
             classes=np.arange(n_classes),
-            train_split=self._train_split(seed),
-            callbacks=callbacks or None,
             alpha=self.alpha,
             device=self.device,
             verbose=int(self.verbose),
             iterator_valid__batch_size=self._predict_batch_size,
-            **net_kwargs,
+            **kwargs,
         )
 
     # -- partial_fit ---------------------------------------------------------
@@ -411,15 +431,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 "on the first call to partial_fit."
             )
         y_encoded = np.searchsorted(classes, y).astype(np.int64)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-            if not sample_weight.sum() > 0:
-                raise ValueError("sample_weight must have at least one positive value.")
-            # As in fit: the loss is a weighted mean, so scaling the weights
-            # to a largest value of 1 changes nothing but float32 range.
-            sample_weight = (sample_weight / sample_weight.max()).astype(np.float32)
+        sample_weight = _scaled_sample_weight(sample_weight, X)
         return X, y_encoded, classes, sample_weight
 
     def _incremental_training_spec(self, n_samples):
@@ -435,7 +447,6 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
     def _build_incremental_net(self, n_samples, n_features):
         """The net of partial_fit (see there for how it differs from fit's)."""
         n_classes = self.classes_.size
-        module, module_kwargs = self._module_spec(n_features, n_classes)
         net_kwargs, reweight_epoch = self._incremental_training_spec(n_samples)
         callbacks = []
         if self.reweight == "drw":
@@ -450,23 +461,13 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             callbacks.append(
                 ("drw", DeferredReweighting(reweight_epoch, weights, beta=self.beta))
             )
-        return LongTailNet(
-            module=module,
-            **{f"module__{key}": value for key, value in module_kwargs.items()},
-            criterion=get_loss_class(self.loss),
-            **{
-                f"criterion__{key}": value
-                for key, value in self._criterion_params().items()
-            },
-            classes=np.arange(n_classes),
+        return self._make_net(
+            n_features,
+            n_classes,
             train_split=None,
             callbacks=callbacks or None,
             # The estimator sets the accumulated counts (_set_incremental_criterion).
             callbacks__class_count_setter=None,
-            alpha=self.alpha,
-            device=self.device,
-            verbose=int(self.verbose),
-            iterator_valid__batch_size=self._predict_batch_size,
             **net_kwargs,
         )
 

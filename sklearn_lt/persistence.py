@@ -353,15 +353,9 @@ def load(file, *, device=None):
 
     state = _load_weights(weights)
     counts = estimator.class_counts_
-    # The loss is built from the counts floored at 1, as partial_fit does for
-    # classes not seen yet; the true counts are put back afterwards.
-    estimator.class_counts_ = np.maximum(counts, 1)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            net = estimator._build_net(int(counts.sum()), estimator.n_features_in_, 0)
-            net.initialize()
-    finally:
-        estimator.class_counts_ = counts
+    with torch.random.fork_rng(devices=[]):
+        net = estimator._build_net(int(counts.sum()), estimator.n_features_in_, 0)
+        net.initialize()
     try:
         net.module_.load_state_dict(state, strict=True)
     except (RuntimeError, TypeError, ValueError) as exc:
