@@ -425,22 +425,101 @@ def focal_loss(
     return _reduce(per_example, target, weight, sample_weight, reduction, dtype)
 
 
+class _SupConMargin(torch.autograd.Function):
+    r"""Per-anchor margin SupCon loss on L2-normalised embeddings ``z``.
+
+    Forward and backward are written out so that the only ``n x n`` work is
+    the similarity matrix, one exponential of it and three matrix products:
+    sums over positive pairs use per-class sums of the embeddings instead of
+    masked ``n x n`` arrays, and autograd keeps one ``n x n`` buffer instead
+    of a dozen. With ``A_ij = s_ij / T - r_i [y_j = y_i]`` for ``j != i``
+    (``r_i = rho_{y_i} / T``), ``m_i = max_j A_ij``,
+    ``D_i = sum_{j != i} exp(A_ij - m_i)`` and ``C_k`` the sum of the
+    embeddings of class ``k``:
+
+    ``l_i = m_i + log D_i - (z_i . C_{y_i} - z_i . z_i) / (T |P(i)|) + r_i``
+
+    and, with ``Q_ij = exp(A_ij - m_i) / D_i``,
+    ``dl_i / ds_ij = (Q_ij - [j in P(i)] / |P(i)|) / T``, which reaches ``z``
+    through ``s = z z^T``. Needs at least two rows.
+    """
+
+    @staticmethod
+    def forward(ctx, z, target, anchor_margins, inv_temperature):
+        n_labels = int(target.max()) + 1
+        n_positive = torch.bincount(target, minlength=n_labels)[target] - 1
+        has_positive = n_positive > 0
+        positive_count = n_positive.clamp_min(1).to(z.dtype)
+        r = anchor_margins * inv_temperature
+        class_sums = z.new_zeros(n_labels, z.shape[1]).index_add_(0, target, z)
+        anchor_sums = class_sums[target]
+        # A, then exp(A - m), in one n x n buffer.
+        scaled = torch.mm(z, z.T).mul_(inv_temperature)
+        same = target.unsqueeze(1) == target.unsqueeze(0)
+        scaled.sub_(torch.where(same, r.unsqueeze(1), 0.0))
+        del same
+        scaled.fill_diagonal_(float("-inf"))
+        row_max = scaled.amax(dim=1)
+        exp_scaled = scaled.sub_(row_max.unsqueeze(1)).exp_()
+        denominator = exp_scaled.sum(dim=1)
+        positive_similarity = (z * anchor_sums).sum(dim=1) - (z * z).sum(dim=1)
+        per_anchor = (
+            row_max
+            + torch.log(denominator)
+            - positive_similarity * inv_temperature / positive_count
+            + r
+        )
+        per_anchor = torch.where(has_positive, per_anchor, 0.0)
+        ctx.save_for_backward(
+            z,
+            target,
+            exp_scaled,
+            denominator,
+            positive_count,
+            has_positive,
+            anchor_sums,
+        )
+        ctx.inv_temperature = inv_temperature
+        ctx.n_labels = n_labels
+        ctx.mark_non_differentiable(has_positive)
+        return per_anchor, has_positive
+
+    @staticmethod
+    def backward(ctx, grad_per_anchor, _):
+        (
+            z,
+            target,
+            exp_scaled,
+            denominator,
+            positive_count,
+            has_positive,
+            anchor_sums,
+        ) = ctx.saved_tensors
+        g = torch.where(has_positive, grad_per_anchor, 0.0)
+        # Softmax part: sum_j g_i Q_ij z_j for the row, sum_i g_i Q_ij z_i for
+        # the column of s.
+        c = (g / denominator).unsqueeze(1)
+        grad = torch.mm(exp_scaled, z).mul_(c)
+        grad.add_(torch.mm(exp_scaled.T, c * z))
+        # Positive part: b_i (C_{y_i} - z_i) for the row, and
+        # sum_{j in P(i)} b_j z_j for the column, with b_i = g_i / |P(i)|.
+        bz = (g / positive_count).unsqueeze(1) * z
+        weighted_sums = z.new_zeros(ctx.n_labels, z.shape[1]).index_add_(0, target, bz)
+        grad.sub_((g / positive_count).unsqueeze(1) * anchor_sums)
+        grad.sub_(weighted_sums[target])
+        grad.add_(bz, alpha=2.0)
+        return grad.mul_(ctx.inv_temperature), None, None, None
+
+
 def _supcon_margin_per_anchor(embeddings, target, anchor_margins, temperature):
     """Per-anchor margin SupCon loss and a mask of anchors with a positive."""
     z = F.normalize(embeddings, dim=1)
-    n = z.shape[0]
-    similarity = z @ z.T
-    eye = torch.eye(n, dtype=torch.bool, device=z.device)
-    positive = (target.unsqueeze(0) == target.unsqueeze(1)) & ~eye
-    margins = anchor_margins.to(z.device, z.dtype).unsqueeze(1)
-    adjusted = (similarity - margins * positive.to(z.dtype)) / temperature
-    adjusted = adjusted.masked_fill(eye, float("-inf"))
-    log_denominator = torch.logsumexp(adjusted, dim=1, keepdim=True)
-    log_ratio = (adjusted - log_denominator).masked_fill(~positive, 0.0)
-    n_positive = positive.sum(dim=1)
-    has_positive = n_positive > 0
-    per_anchor = -log_ratio.sum(dim=1) / n_positive.clamp_min(1)
-    return per_anchor, has_positive
+    target = target.to(z.device)
+    if z.shape[0] < 2:
+        # No anchor has a positive: zero loss, still attached to the graph.
+        return (z * 0.0).sum(dim=1), torch.zeros_like(target, dtype=torch.bool)
+    margins = anchor_margins.to(z.device, z.dtype)
+    return _SupConMargin.apply(z, target, margins, 1.0 / temperature)
 
 
 def supervised_contrastive_margin_loss(

@@ -818,6 +818,89 @@ def test_supcon_margin_loss_anchors_without_positive_contribute_nothing():
     assert full.item() == pytest.approx(none.sum().item() / 5, rel=1e-12)
 
 
+def _masked_supcon(embeddings, target, rho, temperature):
+    """Margin SupCon per anchor from full n x n masked arrays and logsumexp,
+    differentiated by autograd: a second code path for the loss and its
+    gradient (the library writes its backward by hand)."""
+    z = F.normalize(embeddings, dim=1)
+    n = z.shape[0]
+    eye = torch.eye(n, dtype=torch.bool)
+    positive = (target.unsqueeze(0) == target.unsqueeze(1)) & ~eye
+    margins = torch.as_tensor(rho, dtype=z.dtype)[target].unsqueeze(1)
+    adjusted = (z @ z.T - margins * positive.to(z.dtype)) / temperature
+    adjusted = adjusted.masked_fill(eye, float("-inf"))
+    log_ratio = adjusted - torch.logsumexp(adjusted, dim=1, keepdim=True)
+    log_ratio = log_ratio.masked_fill(~positive, 0.0)
+    n_positive = positive.sum(dim=1)
+    return -log_ratio.sum(dim=1) / n_positive.clamp_min(1), n_positive > 0
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.1, 0.002])
+@pytest.mark.parametrize("embedding_margin", [0.0, 0.5, 3.0])
+def test_supcon_margin_loss_and_gradient_match_masked_reference(
+    temperature, embedding_margin
+):
+    gen = torch.Generator().manual_seed(3)
+    n, n_classes = 60, 9
+    # Long-tailed labels with singletons (classes 7 and 8: no positive),
+    # repeated rows (similarity exactly 1) and a zero row.
+    target = torch.tensor(
+        [0] * 20 + [1] * 14 + [2] * 9 + [3] * 7 + [4] * 4 + [5] * 2 + [6] * 2 + [7, 8]
+    )[torch.randperm(n, generator=gen)]
+    embeddings = torch.randn(n, 5, generator=gen, dtype=torch.float64)
+    embeddings[1] = embeddings[0]
+    embeddings[2] = 0.0
+    counts = np.bincount(target.numpy(), minlength=n_classes)
+    rho = (embedding_margin * ldam_margins(counts, 1.0)).tolist()
+    weights = torch.rand(n, generator=gen, dtype=torch.float64)
+
+    def both(fn):
+        e = embeddings.clone().requires_grad_(True)
+        per_anchor, has_positive = fn(e)
+        (weights * per_anchor).sum().backward()
+        return per_anchor.detach(), has_positive, e.grad
+
+    ours = both(
+        lambda e: (
+            supervised_contrastive_margin_loss(
+                e, target, counts, temperature, embedding_margin, reduction="none"
+            ),
+            None,
+        )
+    )
+    ref = both(lambda e: _masked_supcon(e, target, rho, temperature))
+    assert torch.isfinite(ours[0]).all() and torch.isfinite(ours[2]).all()
+    torch.testing.assert_close(ours[0], ref[0] * ref[1], rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(ours[2], ref[2], rtol=1e-8, atol=1e-8)
+
+
+def test_gradcheck_float64_supcon_margin_function_on_unnormalised_rows():
+    # The hand-written backward must be the gradient for any rows, not only
+    # up to the component along each row that F.normalize projects away.
+    from sklearn_lt.losses import _SupConMargin
+
+    gen = torch.Generator().manual_seed(11)
+    z = torch.randn(9, 4, generator=gen, dtype=torch.float64, requires_grad=True)
+    target = torch.tensor([0, 0, 0, 1, 1, 2, 3, 3, 3])
+    margins = torch.tensor([0.3, 0.3, 0.3, 0.7, 0.7, 1.0, 0.0, 0.0, 0.0])
+    margins = margins.to(torch.float64)
+    assert torch.autograd.gradcheck(
+        lambda e: _SupConMargin.apply(e, target, margins, 1 / 0.7)[0], (z,)
+    )
+    # Same function as the masked reference on these rows (no normalisation).
+    eye = torch.eye(9, dtype=torch.bool)
+    positive = (target[:, None] == target[None, :]) & ~eye
+    adjusted = (z @ z.T - margins[:, None] * positive) / 0.7
+    adjusted = adjusted.masked_fill(eye, float("-inf"))
+    log_ratio = (adjusted - torch.logsumexp(adjusted, 1, keepdim=True)).masked_fill(
+        ~positive, 0.0
+    )
+    expected = -log_ratio.sum(1) / positive.sum(1).clamp_min(1)
+    torch.testing.assert_close(
+        _SupConMargin.apply(z, target, margins, 1 / 0.7)[0], expected
+    )
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("n_samples", [1, 3])
 def test_supervised_contrastive_margin_loss_without_positives_is_zero(
