@@ -111,6 +111,9 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
     def _extra_callbacks(self, seed):
         return []
 
+    def _check_convergence(self):
+        """Warn after fit if the solver stopped on its budget (override)."""
+
     def _train_split(self, seed):
         return None
 
@@ -204,6 +207,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             self.net_.fit(X_in, torch.from_numpy(y_encoded))
         self._center_vs_head()
         self.n_iter_ = self._n_iter()
+        self._check_convergence()
         return self
 
     def _center_vs_head(self):

@@ -1,14 +1,48 @@
 """LinearMarginClassifier: a linear model trained with a long-tail loss."""
 
+import warnings
 from numbers import Integral, Real
 
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
+from skorch.callbacks import Callback
 
 from ._base import _COMMON_CONSTRAINTS, _BaseMarginClassifier
 from .modules import LinearModule
 
 __all__ = ["LinearMarginClassifier"]
+
+
+def _lbfgs_counts(optimizer):
+    """Cumulative ``(n_iter, func_evals)`` of a torch L-BFGS optimizer."""
+    state = list(optimizer.state.values())
+    if not state:
+        return 0, 0
+    return int(state[0].get("n_iter", 0)), int(state[0].get("func_evals", 0))
+
+
+class _LBFGSBudget(Callback):
+    """Record whether the last full-batch L-BFGS step ran out of its budget.
+
+    torch's L-BFGS stops on a small gradient or a small change of the loss or
+    the parameters (convergence), or after ``max_iter`` iterations or
+    ``max_eval`` loss evaluations in one ``step`` (the budget). Its counters
+    add up over steps, so the callback takes their difference over each
+    epoch (one step: the whole data set is one batch).
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.start_ = _lbfgs_counts(net.optimizer_)
+
+    def on_epoch_end(self, net, **kwargs):
+        n_iter, n_evals = _lbfgs_counts(net.optimizer_)
+        group = net.optimizer_.param_groups[0]
+        self.n_iter_ = n_iter - self.start_[0]
+        self.exhausted_ = (
+            self.n_iter_ >= group["max_iter"]
+            or n_evals - self.start_[1] >= group["max_eval"]
+        )
 
 
 class LinearMarginClassifier(_BaseMarginClassifier):
@@ -59,9 +93,14 @@ class LinearMarginClassifier(_BaseMarginClassifier):
     solver : {"lbfgs", "adam", "sgd"}, default="lbfgs"
         ``"lbfgs"`` is full-batch; the others are minibatch.
     max_iter : int, default=100
-        Maximum L-BFGS iterations (per stage with DRW).
+        Maximum L-BFGS iterations (per stage with DRW); at most
+        ``1.25 * max_iter`` loss evaluations. A fit whose last stage stops on
+        this budget rather than on ``tol`` raises a
+        :class:`~sklearn.exceptions.ConvergenceWarning`, as
+        :class:`~sklearn.linear_model.LogisticRegression` does.
     tol : float, default=1e-4
-        L-BFGS stops when the largest gradient entry falls below ``tol``.
+        L-BFGS stops when the largest gradient entry falls below ``tol`` (or
+        when the loss or the parameters stop changing).
     batch_size : int, default=128
         Minibatch size (minibatch solvers).
     max_epochs : int, default=50
@@ -110,8 +149,10 @@ class LinearMarginClassifier(_BaseMarginClassifier):
     Examples
     --------
     >>> from sklearn.datasets import load_iris
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from sklearn_lt import LinearMarginClassifier
     >>> X, y = load_iris(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
     >>> clf = LinearMarginClassifier(random_state=0).fit(X, y)
     >>> clf.predict(X[:3])
     array([0, 0, 0])
@@ -180,6 +221,23 @@ class LinearMarginClassifier(_BaseMarginClassifier):
             return super()._n_iter()
         state = self.net_.optimizer_.state
         return int(max((s.get("n_iter", 0) for s in state.values()), default=0))
+
+    def _extra_callbacks(self, seed):
+        return [("lbfgs_budget", _LBFGSBudget())] if self.solver == "lbfgs" else []
+
+    def _check_convergence(self):
+        budget = dict(self.net_.callbacks_).get("lbfgs_budget")
+        if budget is None or not getattr(budget, "exhausted_", False):
+            return
+        warnings.warn(
+            f"lbfgs failed to converge after {budget.n_iter_} iteration(s) "
+            f"(max_iter={self.max_iter}, tol={self.tol}): the iteration or "
+            "loss-evaluation budget ran out before the largest gradient "
+            "entry fell below tol. Increase max_iter, or scale the data "
+            "(e.g. with StandardScaler).",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
 
     def _module_spec(self, n_features, n_classes):
         head = "cosine" if self._uses_cosine_head() else "linear"

@@ -243,9 +243,11 @@ def save(estimator, file):
     --------
     >>> import io
     >>> from sklearn.datasets import load_iris
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from sklearn_lt import LinearMarginClassifier
     >>> from sklearn_lt.persistence import load, save
     >>> X, y = load_iris(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
     >>> clf = LinearMarginClassifier(random_state=0).fit(X, y)
     >>> buffer = io.BytesIO()  # or a path such as "model.sklt"
     >>> save(clf, buffer)

@@ -1,8 +1,11 @@
 """LinearMarginClassifier against scikit-learn's LogisticRegression and closed forms."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
@@ -191,3 +194,25 @@ def test_vs_predictions_do_not_depend_on_the_initial_intercepts():
     u = (counts / counts.max()) ** -gamma
     bias = fits[0].net_.module_.head.bias.detach().numpy()
     assert abs(bias @ u) < 1e-4 * np.linalg.norm(u) * max(1.0, np.abs(bias).max())
+
+
+@pytest.mark.parametrize("reweight", [None, "drw"])
+def test_lbfgs_stopped_by_its_budget_warns_like_logistic_regression(
+    long_tailed, reweight
+):
+    # max_iter=2 cannot reach tol=1e-4 on this problem (a converged fit below
+    # takes about a dozen iterations); sklearn warns in the same situation.
+    X, y = long_tailed
+    with pytest.warns(ConvergenceWarning, match="lbfgs failed to converge"):
+        LinearMarginClassifier(max_iter=2, reweight=reweight, random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning):
+        LogisticRegression(max_iter=2).fit(X, y)
+
+
+@pytest.mark.parametrize("reweight", [None, "drw"])
+def test_converged_lbfgs_fit_does_not_warn(long_tailed, reweight):
+    X, y = long_tailed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = LinearMarginClassifier(reweight=reweight, random_state=0).fit(X, y)
+    assert model.n_iter_ < model.max_iter
