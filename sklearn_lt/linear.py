@@ -23,26 +23,48 @@ def _lbfgs_counts(optimizer):
 
 
 class _LBFGSBudget(Callback):
-    """Record whether the last full-batch L-BFGS step ran out of its budget.
+    """Record whether the last full-batch L-BFGS step ended unconverged.
 
     torch's L-BFGS stops on a small gradient or a small change of the loss or
     the parameters (convergence), or after ``max_iter`` iterations or
     ``max_eval`` loss evaluations in one ``step`` (the budget). Its counters
     add up over steps, so the callback takes their difference over each
-    epoch (one step: the whole data set is one batch).
+    epoch (one step: the whole data set is one batch). torch checks the
+    budget before the gradient, so when the budget is used up the callback
+    evaluates the gradient once more at the final weights: a step that
+    reached ``tolerance_grad`` on its last allowed iteration has converged.
     """
 
     def on_epoch_begin(self, net, **kwargs):
         self.start_ = _lbfgs_counts(net.optimizer_)
 
-    def on_epoch_end(self, net, **kwargs):
+    def on_epoch_end(self, net, dataset_train=None, **kwargs):
         n_iter, n_evals = _lbfgs_counts(net.optimizer_)
         group = net.optimizer_.param_groups[0]
         self.n_iter_ = n_iter - self.start_[0]
-        self.exhausted_ = (
-            self.n_iter_ >= group["max_iter"]
-            or n_evals - self.start_[1] >= group["max_eval"]
+        self.n_evals_ = n_evals - self.start_[1]
+        self.max_iter_, self.max_eval_ = group["max_iter"], group["max_eval"]
+        self.grad_max_ = None
+        self.exhausted_ = False
+        if self.n_iter_ < self.max_iter_ and self.n_evals_ < self.max_eval_:
+            return
+        self.grad_max_ = self._largest_gradient_entry(net, dataset_train)
+        self.exhausted_ = self.grad_max_ > group["tolerance_grad"]
+
+    @staticmethod
+    def _largest_gradient_entry(net, dataset):
+        """Largest ``|gradient|`` of the training objective, as L-BFGS sees it."""
+        net.optimizer_.zero_grad()
+        with torch.enable_grad():
+            for batch in net.get_iterator(dataset, training=True):
+                net.train_step_single(batch)  # the whole data set: one batch
+        largest = max(
+            float(p.grad.abs().max())
+            for p in net.module_.parameters()
+            if p.grad is not None
         )
+        net.optimizer_.zero_grad()
+        return largest
 
 
 class LinearMarginClassifier(_BaseMarginClassifier):
@@ -229,12 +251,14 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         budget = dict(self.net_.callbacks_).get("lbfgs_budget")
         if budget is None or not getattr(budget, "exhausted_", False):
             return
+        stage = " in its re-weighted stage" if self.reweight == "drw" else ""
         warnings.warn(
-            f"lbfgs failed to converge after {budget.n_iter_} iteration(s) "
-            f"(max_iter={self.max_iter}, tol={self.tol}): the iteration or "
-            "loss-evaluation budget ran out before the largest gradient "
-            "entry fell below tol. Increase max_iter, or scale the data "
-            "(e.g. with StandardScaler).",
+            f"lbfgs failed to converge{stage}: it used up its budget "
+            f"({budget.n_iter_} of max_iter={budget.max_iter_} iterations, "
+            f"{budget.n_evals_} of max_eval={budget.max_eval_} loss "
+            f"evaluations) with the largest gradient entry at "
+            f"{budget.grad_max_:.3g} > tol={self.tol}. Increase max_iter, or "
+            "scale the data (e.g. with StandardScaler).",
             ConvergenceWarning,
             stacklevel=3,
         )

@@ -425,6 +425,27 @@ def focal_loss(
     return _reduce(per_example, target, weight, sample_weight, reduction, dtype)
 
 
+class _RefuseDoubleBackward(torch.autograd.Function):
+    """Pass a hand-written gradient through; fail if it is differentiated.
+
+    The other inputs only tie the result to the graph, so that a second
+    derivative reaches :meth:`backward` and raises instead of treating the
+    hand-written gradient as a constant.
+    """
+
+    @staticmethod
+    def forward(ctx, value, *graph_inputs):
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise RuntimeError(
+            "ELM's margin SupCon term has a hand-written backward that is not "
+            "itself differentiable: second derivatives (double backward) "
+            "through it are not supported."
+        )
+
+
 class _SupConMargin(torch.autograd.Function):
     r"""Per-anchor margin SupCon loss on L2-normalised embeddings ``z``.
 
@@ -446,6 +467,17 @@ class _SupConMargin(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, z, target, anchor_margins, inv_temperature):
+        # Under autocast, torch.mm would hand back half-precision products
+        # that the backward (run outside autocast) cannot mix with z: work in
+        # z's own precision throughout (float32 for half inputs, upcast by
+        # the caller).
+        with torch.autocast(z.device.type, enabled=False):
+            return _SupConMargin._forward(
+                ctx, z, target, anchor_margins, inv_temperature
+            )
+
+    @staticmethod
+    def _forward(ctx, z, target, anchor_margins, inv_temperature):
         n_labels = int(target.max()) + 1
         n_positive = torch.bincount(target, minlength=n_labels)[target] - 1
         has_positive = n_positive > 0
@@ -486,6 +518,20 @@ class _SupConMargin(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_per_anchor, _):
+        with (
+            torch.no_grad(),
+            torch.autocast(grad_per_anchor.device.type, enabled=False),
+        ):
+            grad = _SupConMargin._backward(ctx, grad_per_anchor)
+        if torch.is_grad_enabled():
+            # create_graph=True: the result must not pose as differentiable.
+            grad = _RefuseDoubleBackward.apply(
+                grad, ctx.saved_tensors[0], grad_per_anchor
+            )
+        return grad, None, None, None
+
+    @staticmethod
+    def _backward(ctx, grad_per_anchor):
         (
             z,
             target,
@@ -495,20 +541,24 @@ class _SupConMargin(torch.autograd.Function):
             has_positive,
             anchor_sums,
         ) = ctx.saved_tensors
-        g = torch.where(has_positive, grad_per_anchor, 0.0)
+        g = torch.where(has_positive, grad_per_anchor.to(z.dtype), 0.0)
         # Softmax part: sum_j g_i Q_ij z_j for the row, sum_i g_i Q_ij z_i for
-        # the column of s.
+        # the column of s. (Summing M = diag(g / D) exp_scaled and its
+        # transpose first would save one n x n x d product, but on a CPU the
+        # transposed n x n pass costs as much as the product.) exp_scaled is
+        # saved for the backward and left as it is (retain_graph).
         c = (g / denominator).unsqueeze(1)
         grad = torch.mm(exp_scaled, z).mul_(c)
         grad.add_(torch.mm(exp_scaled.T, c * z))
         # Positive part: b_i (C_{y_i} - z_i) for the row, and
         # sum_{j in P(i)} b_j z_j for the column, with b_i = g_i / |P(i)|.
-        bz = (g / positive_count).unsqueeze(1) * z
+        b = (g / positive_count).unsqueeze(1)
+        bz = b * z
         weighted_sums = z.new_zeros(ctx.n_labels, z.shape[1]).index_add_(0, target, bz)
-        grad.sub_((g / positive_count).unsqueeze(1) * anchor_sums)
+        grad.sub_(b * anchor_sums)
         grad.sub_(weighted_sums[target])
         grad.add_(bz, alpha=2.0)
-        return grad.mul_(ctx.inv_temperature), None, None, None
+        return grad.mul_(ctx.inv_temperature)
 
 
 def _supcon_margin_per_anchor(embeddings, target, anchor_margins, temperature):

@@ -216,3 +216,19 @@ def test_converged_lbfgs_fit_does_not_warn(long_tailed, reweight):
         warnings.simplefilter("error", ConvergenceWarning)
         model = LinearMarginClassifier(reweight=reweight, random_state=0).fit(X, y)
     assert model.n_iter_ < model.max_iter
+
+
+def test_lbfgs_converging_on_its_last_allowed_iteration_does_not_warn(long_tailed):
+    # torch checks max_iter before the gradient: a fit that reaches tol on
+    # exactly its last iteration must not be reported as unconverged.
+    X, y = long_tailed
+    free = LinearMarginClassifier(random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        tight = LinearMarginClassifier(max_iter=free.n_iter_, random_state=0).fit(X, y)
+    assert tight.n_iter_ == tight.max_iter
+    np.testing.assert_array_equal(tight.decision_function(X), free.decision_function(X))
+    # One iteration fewer stops short of tol, and says which budget ran out.
+    message = rf"{free.n_iter_ - 1} of max_iter={free.n_iter_ - 1} iterations"
+    with pytest.warns(ConvergenceWarning, match=message):
+        LinearMarginClassifier(max_iter=free.n_iter_ - 1, random_state=0).fit(X, y)

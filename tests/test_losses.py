@@ -901,6 +901,64 @@ def test_gradcheck_float64_supcon_margin_function_on_unnormalised_rows():
     )
 
 
+def _supcon_problem(dtype):
+    gen = torch.Generator().manual_seed(5)
+    target = torch.tensor([0] * 12 + [1] * 6 + [2] * 3 + [3])
+    embeddings = torch.randn(len(target), 8, generator=gen, dtype=torch.float64)
+    counts = np.bincount(target.numpy())
+    return embeddings.to(dtype), target, counts
+
+
+def _supcon_value_and_grad(embeddings, target, counts, **kwargs):
+    e = embeddings.clone().requires_grad_(True)
+    loss = supervised_contrastive_margin_loss(
+        e, target, counts, 0.1, 1.0, reduction="sum"
+    )
+    loss.backward()
+    return loss.detach(), e.grad
+
+
+def test_supcon_margin_float32_matches_float64_masked_reference():
+    embeddings, target, counts = _supcon_problem(torch.float32)
+    rho = ldam_margins(counts, 1.0).tolist()
+    ours = _supcon_value_and_grad(embeddings, target, counts)
+    e = embeddings.double().requires_grad_(True)
+    per_anchor, _ = _masked_supcon(e, target, rho, 0.1)
+    per_anchor.sum().backward()
+    assert ours[0].dtype == torch.float32
+    torch.testing.assert_close(
+        ours[0].double(), per_anchor.detach().sum(), rtol=1e-5, atol=0
+    )
+    torch.testing.assert_close(ours[1].double(), e.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_supcon_margin_under_cpu_autocast_matches_full_precision():
+    # Under autocast, matrix products would come back in bfloat16 while the
+    # embeddings stay float32; the term must still run (forward and
+    # backward) and give the full-precision answer.
+    embeddings, target, counts = _supcon_problem(torch.float32)
+    expected = _supcon_value_and_grad(embeddings, target, counts)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = _supcon_value_and_grad(embeddings, target, counts)
+    torch.testing.assert_close(got[0], expected[0], rtol=1e-5, atol=0)
+    torch.testing.assert_close(got[1], expected[1], rtol=1e-4, atol=1e-6)
+
+
+def test_supcon_margin_refuses_double_backward():
+    # The hand-written backward is not itself differentiable: asking for a
+    # second derivative must fail loudly, not return a wrong Hessian.
+    embeddings, target, counts = _supcon_problem(torch.float64)
+    e = embeddings.requires_grad_(True)
+    loss = supervised_contrastive_margin_loss(e, target, counts, 0.1, 1.0)
+    (grad,) = torch.autograd.grad(loss, e, create_graph=True)
+    first_order = _supcon_value_and_grad(embeddings.detach(), target, counts)[1]
+    # (That helper sums; the loss above is the mean over the 21 anchors with a
+    # positive.) The first derivative itself is unaffected.
+    torch.testing.assert_close(grad * 21, first_order)
+    with pytest.raises(RuntimeError, match="double backward"):
+        grad.pow(2).sum().backward()
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("n_samples", [1, 3])
 def test_supervised_contrastive_margin_loss_without_positives_is_zero(
