@@ -9,7 +9,7 @@ Two reference columns explain the quality difference rather than enter the
 target. "plain LR - log pi": an unweighted LogisticRegression whose
 decision function is shifted by -log(prior), which on a linear model with an
 unpenalised intercept is the logit-adjusted loss's own solution (Menon et al.,
-Sec. 4), computed by sklearn. "ours ce balanced":
+Sec. 4), computed by sklearn (with max_iter=1000, so that it converges). "ours ce balanced":
 LinearMarginClassifier(loss="ce", class_weight="balanced"), our solver on
 sklearn's weighted loss.
 
@@ -59,7 +59,9 @@ def main(argv=None):
             ),
             "sklearn": lambda: LogisticRegression(class_weight="balanced"),
             # Our default alpha = 1e-4 on the mean loss is C = 1 / (alpha n).
-            "plain LR - log pi": lambda c=c_ours: LogisticRegression(C=c),
+            "plain LR - log pi": lambda c=c_ours: LogisticRegression(
+                C=c, max_iter=1000
+            ),
             "ours ce balanced": lambda: LinearMarginClassifier(
                 loss="ce", class_weight="balanced", random_state=0
             ),
