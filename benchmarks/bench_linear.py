@@ -9,9 +9,9 @@ Two reference columns explain the quality difference rather than enter the
 target. "plain LR - log pi": an unweighted LogisticRegression whose
 decision function is shifted by -log(prior), which on a linear model with an
 unpenalised intercept is the logit-adjusted loss's own solution (Menon et al.,
-Sec. 4), computed by sklearn (with max_iter=1000, so that it converges). "ours ce balanced":
-LinearMarginClassifier(loss="ce", class_weight="balanced"), our solver on
-sklearn's weighted loss.
+Sec. 4), computed by sklearn (with max_iter=1000, so that it converges).
+"ours ce balanced": LinearMarginClassifier(loss="ce", class_weight="balanced"),
+our solver on sklearn's weighted loss.
 
     python benchmarks/bench_linear.py --rows 10000 100000 1000000
 """
