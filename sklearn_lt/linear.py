@@ -23,7 +23,7 @@ def _lbfgs_counts(optimizer):
 
 
 class _LBFGSBudget(Callback):
-    """Record whether the last full-batch L-BFGS step ended unconverged.
+    """Record how the last full-batch L-BFGS step ended.
 
     torch's L-BFGS stops on a small gradient or a small change of the loss or
     the parameters (convergence), or after ``max_iter`` iterations or
@@ -43,13 +43,10 @@ class _LBFGSBudget(Callback):
         group = net.optimizer_.param_groups[0]
         self.n_iter_ = n_iter - self.start_[0]
         self.n_evals_ = n_evals - self.start_[1]
-        self.max_iter_, self.max_eval_ = group["max_iter"], group["max_eval"]
+        # Gradient checked only when the budget ran out; None otherwise.
         self.grad_max_ = None
-        self.exhausted_ = False
-        if self.n_iter_ < self.max_iter_ and self.n_evals_ < self.max_eval_:
-            return
-        self.grad_max_ = self._largest_gradient_entry(net, dataset_train)
-        self.exhausted_ = self.grad_max_ > group["tolerance_grad"]
+        if self.n_iter_ >= group["max_iter"] or self.n_evals_ >= group["max_eval"]:
+            self.grad_max_ = self._largest_gradient_entry(net, dataset_train)
 
     @staticmethod
     def _largest_gradient_entry(net, dataset):
@@ -241,21 +238,21 @@ class LinearMarginClassifier(_BaseMarginClassifier):
     def _n_iter(self):
         if self.solver != "lbfgs":
             return super()._n_iter()
-        state = self.net_.optimizer_.state
-        return int(max((s.get("n_iter", 0) for s in state.values()), default=0))
+        return _lbfgs_counts(self.net_.optimizer_)[0]
 
     def _extra_callbacks(self, seed):
         return [("lbfgs_budget", _LBFGSBudget())] if self.solver == "lbfgs" else []
 
     def _check_convergence(self):
         budget = dict(self.net_.callbacks_).get("lbfgs_budget")
-        if budget is None or not getattr(budget, "exhausted_", False):
+        if budget is None or budget.grad_max_ is None or budget.grad_max_ <= self.tol:
             return
+        group = self.net_.optimizer_.param_groups[0]
         stage = " in its re-weighted stage" if self.reweight == "drw" else ""
         warnings.warn(
             f"lbfgs failed to converge{stage}: it used up its budget "
-            f"({budget.n_iter_} of max_iter={budget.max_iter_} iterations, "
-            f"{budget.n_evals_} of max_eval={budget.max_eval_} loss "
+            f"({budget.n_iter_} of max_iter={group['max_iter']} iterations, "
+            f"{budget.n_evals_} of max_eval={group['max_eval']} loss "
             f"evaluations) with the largest gradient entry at "
             f"{budget.grad_max_:.3g} > tol={self.tol}. Increase max_iter, or "
             "scale the data (e.g. with StandardScaler).",
