@@ -1,6 +1,6 @@
 """Long-tailed datasets: subsampling profiles, a bundled demo set, a generator.
 
-The long-tail profiles are the two used by Cao et al. (2019) to build
+The long-tail profiles are the two used by Cao et al. (2019) [1]_ to build
 CIFAR-10-LT and CIFAR-100-LT from balanced data:
 
 * ``"exponential"``: the class of index ``i`` (labels in sorted order, starting

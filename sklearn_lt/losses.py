@@ -19,6 +19,10 @@ Weighting and reduction are shared by every loss. With per-class weights
 Half-precision inputs (float16, bfloat16) are computed in float32 and the
 result is cast back, so that ``scale * logits`` cannot overflow.
 
+The losses and their papers: LDAM [1]_, logit adjustment [2]_, balanced
+softmax [3]_, VS [4]_, focal [5]_, ELM [6]_ and the supervised contrastive
+loss its embedding term builds on [7]_.
+
 References
 ----------
 .. [1] K. Cao, C. Wei, A. Gaidon, N. Arechiga, T. Ma, "Learning Imbalanced

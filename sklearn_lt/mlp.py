@@ -111,7 +111,7 @@ class MLPMarginClassifier(TransformerMixin, _BaseMarginClassifier):
         of :meth:`partial_fit`).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during fit (only for inputs with string
         column names).
     net_ : sklearn_lt.LongTailNet

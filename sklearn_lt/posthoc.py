@@ -331,7 +331,7 @@ class LogitAdjustedClassifier(_BaseLogitAdjuster):
     n_features_in_ : int
         Number of features seen by ``estimator_``, if it exposes it.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names seen by ``estimator_``, if it exposes them.
 
     See Also
@@ -570,7 +570,7 @@ class LogitAdjustedClassifierCV(_BaseLogitAdjuster):
     n_features_in_ : int
         Number of features seen by ``estimator_``, if it exposes it.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names seen by ``estimator_``, if it exposes them.
 
     See Also

@@ -4,12 +4,13 @@ Three ways to turn class counts ``n_k`` into per-class loss weights:
 
 * ``"balanced"``: inverse frequency, ``n / (K * n_k)``, the same numbers as
   :func:`sklearn.utils.class_weight.compute_class_weight`;
-* ``"effective_number"``: Cui et al. (2019), ``(1 - beta) / (1 - beta ** n_k)``,
+* ``"effective_number"``: Cui et al. (2019) [1]_, ``(1 - beta) / (1 - beta ** n_k)``,
   normalised to sum to the number of classes ``K``;
 * a dict ``{label: weight}`` (missing labels get weight 1, as in scikit-learn).
 
 :func:`deferred_weights` is the deferred re-weighting (DRW) schedule of
-Cao et al. (2019): no weights before a given epoch, the class weights from it on.
+Cao et al. (2019) [2]_: no weights before a given epoch, the class weights from
+it on.
 
 References
 ----------
