@@ -13,6 +13,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -24,6 +25,12 @@ from sklearn.utils.validation import (
 
 from .losses import LOSSES, get_loss_class
 from .net import DeferredReweighting, LongTailNet, _check_device
+from .schedules import (
+    SCHEDULES,
+    LearningRateSchedule,
+    drw_start_epoch,
+    lr_scheduler_callback,
+)
 from .weights import compute_class_weights
 
 _COMMON_CONSTRAINTS = {
@@ -41,6 +48,10 @@ _COMMON_CONSTRAINTS = {
     "batch_size": [Interval(Integral, 1, None, closed="left")],
     "max_epochs": [Interval(Integral, 1, None, closed="left")],
     "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "learning_rate": [StrOptions(set(SCHEDULES))],
+    "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+    "lr_milestones": ["array-like"],
+    "lr_gamma": [Interval(Real, 0, 1, closed="right")],
     "device": [str, torch.device],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
@@ -113,6 +124,45 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_convergence(self):
         """Warn after fit if the solver stopped on its budget (override)."""
+
+    def _fits_in_minibatches(self):
+        """Whether ``fit`` trains by minibatch epochs (full-batch solvers: no)."""
+        return True
+
+    # -- schedules -----------------------------------------------------------
+    def _lr_schedule(self):
+        """The learning-rate schedule of ``fit``, or None for a constant rate."""
+        if not self._fits_in_minibatches():
+            return None
+        if self.learning_rate == "constant" and self.warmup_epochs == 0:
+            return None
+        return LearningRateSchedule(
+            self.learning_rate,
+            self.max_epochs,
+            warmup_epochs=self.warmup_epochs,
+            milestones=self._milestones(),
+            gamma=self.lr_gamma,
+        )
+
+    def _milestones(self):
+        milestones = np.asarray(self.lr_milestones, dtype=np.float64).ravel()
+        if milestones.size == 0 or not np.all((milestones > 0) & (milestones <= 1)):
+            raise ValueError(
+                "lr_milestones must be a non-empty sequence of fractions of "
+                f"max_epochs in (0, 1], got {self.lr_milestones!r}."
+            )
+        return tuple(np.sort(milestones).tolist())
+
+    def _reweight_epoch(self):
+        """Epoch (from 0) at which DRW switches the class weights on.
+
+        ``reweight_start`` of ``max_epochs``, or the first decay of the
+        ``"step"`` schedule, and never past the last epoch (see
+        :func:`sklearn_lt.schedules.drw_start_epoch`).
+        """
+        return drw_start_epoch(
+            self.reweight_start, self.max_epochs, self._lr_schedule()
+        )
 
     def _train_split(self, seed):
         return None
@@ -207,8 +257,66 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             self.net_.fit(X_in, torch.from_numpy(y_encoded))
         self._center_vs_head()
         self.n_iter_ = self._n_iter()
+        self._record_training()
         self._check_convergence()
+        self._check_divergence(X)
         return self
+
+    def _record_training(self):
+        """``loss_curve_`` and the early-stopping scores, as MLPClassifier."""
+        if not self._fits_in_minibatches():
+            return
+        history = self.net_.history
+        self.loss_curve_ = [float(loss) for loss in history[:, "train_loss"]]
+        stopper = dict(self.net_.callbacks_).get("early_stopping")
+        if stopper is None:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_)
+            return
+        monitor = stopper.monitor
+        self.validation_scores_ = [float(score) for score in history[:, monitor]]
+        counted = self.validation_scores_[stopper.start_epoch :]
+        best = min(counted) if stopper.lower_is_better else max(counted)
+        self.best_validation_score_ = float(best)
+        self.best_loss_ = None
+
+    def _check_divergence(self, X):
+        """Warn when minibatch training made things worse, or collapsed.
+
+        Two signs, both ``ConvergenceWarning``s naming the step size: the
+        last epoch's training loss is more than 10 times the first's, or the
+        fitted model predicts one class for every training row (up to 10,000
+        of them, drawn at random) although the data have several.
+        """
+        if not self._fits_in_minibatches():
+            return
+        curve = self.loss_curve_
+        advice = (
+            f"the step size learning_rate_init={self.learning_rate_init} may be "
+            "too large: try a smaller one, or standardise the features."
+        )
+        if len(curve) > 1 and curve[-1] > 10 * curve[0]:
+            warnings.warn(
+                f"Training diverged: the training loss rose from {curve[0]:.4g} "
+                f"in the first epoch to {curve[-1]:.4g} in the last; {advice}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+            return
+        rows = np.arange(len(X))
+        if len(rows) > 10_000:
+            rows = np.sort(np.random.RandomState(0).choice(rows, 10_000, replace=False))
+        predicted = np.unique(np.argmax(self._validated_logits(X[rows]), axis=1))
+        if predicted.size == 1 and self.classes_.size > 1:
+            warnings.warn(
+                "Training collapsed: the model predicts the single class "
+                f"{self.classes_[predicted[0]].tolist()!r} for every training row, "
+                f"although the data have {self.classes_.size} classes; "
+                f"{advice}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     def _center_vs_head(self):
         """Move the VS head to one point of the loss's flat directions.
@@ -260,6 +368,9 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 beta=self.beta,
             )
         callbacks = list(self._extra_callbacks(seed))
+        schedule = self._lr_schedule()
+        if schedule is not None:
+            callbacks.append(("lr_scheduler", lr_scheduler_callback(schedule)))
         criterion_kwargs = {"criterion__class_counts": counts}
         if self.reweight == "drw":
             callbacks.append(("drw", DeferredReweighting(reweight_epoch, weights)))
@@ -507,7 +618,17 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(
             self, X, dtype=np.float32, order="C", accept_sparse=False, reset=False
         )
+        return self._validated_logits(X, softmax)
+
+    def _validated_logits(self, X, softmax=False):
+        """:meth:`_logits` of an already validated float32 array.
+
+        A class declared to :meth:`partial_fit` but without a training
+        example yet (count 0) is masked out: its logit is ``-inf``, so it is
+        never predicted and its probability is 0.
+        """
         scale = float(self.net_.criterion_.logit_scale)
+        unseen = np.flatnonzero(np.asarray(self.class_counts_) == 0)
         result, start = None, 0
         for output in self.net_.forward_iter(_as_tensor(X), training=False):
             if isinstance(output, tuple):
@@ -518,6 +639,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             torch.mul(output, scale, out=block)
             stop = start + len(output)
             _check_finite_output(block.numpy(), X[start:stop], "logits", start, len(X))
+            if unseen.size:
+                block[:, unseen] = -torch.inf
             if softmax:  # in place: faster than torch.softmax's copies
                 block -= block.amax(dim=1, keepdim=True)
                 block.exp_()

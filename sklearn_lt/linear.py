@@ -10,6 +10,7 @@ from skorch.callbacks import Callback
 
 from ._base import _COMMON_CONSTRAINTS, _BaseMarginClassifier
 from .modules import LinearModule
+from .schedules import drw_start_epoch
 
 __all__ = ["LinearMarginClassifier"]
 
@@ -106,7 +107,9 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         epochs.
     reweight_start : float, default=0.8
         Fraction of the epochs trained before DRW switches weights on
-        (minibatch solvers only).
+        (minibatch solvers only): from epoch ``round(reweight_start *
+        max_epochs)``, counted from 0, and at the latest in the last epoch,
+        so the weights are always used.
     alpha : float, default=1e-4
         L2 penalty on the weights (not the intercept).
     solver : {"lbfgs", "adam", "sgd"}, default="lbfgs"
@@ -126,6 +129,18 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         Number of epochs (minibatch solvers).
     learning_rate_init : float, default=1e-2
         Step size of the minibatch solvers.
+    learning_rate : {"constant", "cosine", "step"}, default="constant"
+        Learning-rate schedule of the minibatch solvers over ``max_epochs``
+        (see :mod:`sklearn_lt.schedules`; ``"step"`` is the LDAM-DRW recipe,
+        whose first decay also switches DRW on). Not used by L-BFGS or by
+        :meth:`partial_fit`.
+    warmup_epochs : int, default=0
+        Epochs of linear learning-rate warm-up (minibatch solvers).
+    lr_milestones : tuple of float, default=(0.8, 0.9)
+        ``learning_rate="step"``: fractions of ``max_epochs`` at which the
+        rate is multiplied by ``lr_gamma``.
+    lr_gamma : float, default=0.01
+        ``learning_rate="step"``: the decay factor.
     device : str or torch.device, default="cpu"
         Where to train: ``"cpu"`` or ``"cuda"``.
     random_state : int, RandomState instance or None, default=None
@@ -210,6 +225,10 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         batch_size=128,
         max_epochs=50,
         learning_rate_init=1e-2,
+        learning_rate="constant",
+        warmup_epochs=0,
+        lr_milestones=(0.8, 0.9),
+        lr_gamma=0.01,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -231,6 +250,10 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.warmup_epochs = warmup_epochs
+        self.lr_milestones = lr_milestones
+        self.lr_gamma = lr_gamma
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -291,7 +314,10 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         }
         if self.solver == "sgd":
             kwargs["optimizer__momentum"] = 0.9
-        return kwargs, int(round(self.reweight_start * self.max_epochs))
+        return kwargs, self._reweight_epoch()
+
+    def _fits_in_minibatches(self):
+        return self.solver != "lbfgs"
 
     def _incremental_training_spec(self, n_samples):
         if self.solver != "lbfgs":
@@ -303,4 +329,4 @@ class LinearMarginClassifier(_BaseMarginClassifier):
             "batch_size": self.batch_size,
             "max_epochs": 1,
             "iterator_train__shuffle": True,
-        }, int(round(self.reweight_start * self.max_epochs))
+        }, drw_start_epoch(self.reweight_start, self.max_epochs)

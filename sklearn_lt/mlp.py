@@ -4,11 +4,9 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
-from skorch.dataset import ValidSplit
 
 from ._base import (
     _COMMON_CONSTRAINTS,
@@ -16,12 +14,18 @@ from ._base import (
     _BaseMarginClassifier,
     _check_finite_output,
 )
+from .early_stopping import StratifiedValidSplit, early_stopping_callbacks
 from .modules import ACTIVATIONS, MLPModule
 
 __all__ = ["MLPMarginClassifier"]
 
+# Validation rows kept of every class that has at least twice as many.
+_MIN_VALID_PER_CLASS = 3
 
-class MLPMarginClassifier(TransformerMixin, _BaseMarginClassifier):
+
+class MLPMarginClassifier(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, _BaseMarginClassifier
+):
     """Multi-layer perceptron trained with a long-tail loss.
 
     Hidden layers as in :class:`~sklearn.neural_network.MLPClassifier`,
@@ -167,6 +171,7 @@ class MLPMarginClassifier(TransformerMixin, _BaseMarginClassifier):
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "scoring": [str, callable],
         "tol": [Interval(Real, 0, None, closed="left")],
     }
     # Rows per batch at prediction: large enough that skorch's per-batch
@@ -200,7 +205,12 @@ class MLPMarginClassifier(TransformerMixin, _BaseMarginClassifier):
         batch_size=128,
         max_epochs=100,
         learning_rate_init=1e-3,
+        learning_rate="constant",
+        warmup_epochs=0,
+        lr_milestones=(0.8, 0.9),
+        lr_gamma=0.01,
         early_stopping=False,
+        scoring="balanced_accuracy",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -231,7 +241,12 @@ class MLPMarginClassifier(TransformerMixin, _BaseMarginClassifier):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.warmup_epochs = warmup_epochs
+        self.lr_milestones = lr_milestones
+        self.lr_gamma = lr_gamma
         self.early_stopping = early_stopping
+        self.scoring = scoring
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -273,26 +288,28 @@ class MLPMarginClassifier(TransformerMixin, _BaseMarginClassifier):
         }
         if self.solver == "sgd":
             kwargs["optimizer__momentum"] = self.momentum
-        return kwargs, int(round(self.reweight_start * self.max_epochs))
+        return kwargs, self._reweight_epoch()
 
     def _train_split(self, seed):
         if not self.early_stopping:
             return None
-        stratified = bool(self.class_counts_.min() >= 2)
-        return ValidSplit(
-            self.validation_fraction, stratified=stratified, random_state=seed
+        return StratifiedValidSplit(
+            self.validation_fraction,
+            min_per_class=_MIN_VALID_PER_CLASS,
+            random_state=seed,
         )
 
     def _extra_callbacks(self, seed):
         if not self.early_stopping:
             return []
-        stopper = EarlyStopping(
-            monitor="valid_loss",
-            patience=self.n_iter_no_change,
-            threshold=self.tol,
-            threshold_mode="abs",
+        start = self._reweight_epoch() if self.reweight == "drw" else 0
+        return early_stopping_callbacks(
+            self.scoring, self.n_iter_no_change, self.tol, start_epoch=start
         )
-        return [("early_stopping", stopper)]
+
+    @property
+    def _n_features_out(self):
+        return self._hidden_sizes()[-1]
 
     def transform(self, X):
         """Embeddings: the output of the last hidden layer.
