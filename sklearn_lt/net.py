@@ -27,9 +27,9 @@ from functools import partial
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Callback
-from skorch.dataset import Dataset
-from skorch.utils import to_numpy, to_tensor
+from skorch.callbacks import BatchScoring, Callback, EpochScoring, LRScheduler
+from skorch.dataset import Dataset, get_len, unpack_data
+from skorch.utils import TeeGenerator, to_numpy, to_tensor
 from torch.utils.data import DataLoader, Subset
 
 from .losses import CrossEntropyLoss, _CountLoss
@@ -295,22 +295,57 @@ class TensorBatchIterator:
             yield from self._loader()
             return
         X, y, n = self._tensors
-        if self.shuffle:
-            # The same draws as DataLoader(shuffle=True): one for the
-            # loader's base seed, one for RandomSampler's generator seed.
-            torch.empty((), dtype=torch.int64).random_()
-            seed = int(torch.empty((), dtype=torch.int64).random_().item())
-            generator = torch.Generator()
-            generator.manual_seed(seed)
-            order = torch.randperm(n, generator=generator)
-            order = order.to(_first_device(X))
         stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            if self.shuffle:
-                index = order[start : start + self.batch_size]
-            else:
+        self._order = None
+        if not self.shuffle:
+            for start in range(0, stop, self.batch_size):
                 index = slice(start, start + self.batch_size)
-            yield _index_tree(X, index), _index_tree(y, index)
+                yield _index_tree(X, index), _index_tree(y, index)
+            return
+        # The same draws as DataLoader(shuffle=True): one for the loader's
+        # base seed, one for RandomSampler's generator seed.
+        torch.empty((), dtype=torch.int64).random_()
+        seed = int(torch.empty((), dtype=torch.int64).random_().item())
+        generator = torch.Generator()
+        generator.manual_seed(seed)
+        order = torch.randperm(n, generator=generator).to(_first_device(X))
+        self._order = order
+        # Rows are gathered a chunk of batches at a time (one index_select
+        # for many batches) and each batch is a slice of the chunk; a chunk
+        # holds about _CHUNK_BYTES, so memory stays bounded on large data.
+        per_chunk = max(1, _CHUNK_BYTES // max(1, self.batch_size * _row_bytes(X, y)))
+        chunk = per_chunk * self.batch_size
+        for chunk_start in range(0, stop, chunk):
+            index = order[chunk_start : min(chunk_start + chunk, stop)]
+            X_chunk, y_chunk = _index_tree(X, index), _index_tree(y, index)
+            for start in range(0, len(index), self.batch_size):
+                rows = slice(start, start + self.batch_size)
+                yield _index_tree(X_chunk, rows), _index_tree(y_chunk, rows)
+
+    def _batch_at(self, index):
+        """Batch number ``index`` of the last pass (None if unknown)."""
+        if self._tensors is None or not hasattr(self, "_order"):
+            return None
+        X, y, _ = self._tensors
+        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        if self._order is not None:
+            rows = self._order[rows]
+        return _index_tree(X, rows), _index_tree(y, rows)
+
+
+_CHUNK_BYTES = 4 << 20
+
+
+def _row_bytes(*parts):
+    total = 0
+    for part in parts:
+        if part is None:
+            continue
+        if isinstance(part, Mapping):
+            total += _row_bytes(*part.values())
+        else:
+            total += part[:1].numel() * part.element_size()
+    return total
 
 
 def _is_unsupported(part):
@@ -330,6 +365,80 @@ def _first_device(data):
 # --------------------------------------------------------------------------
 # The net
 # --------------------------------------------------------------------------
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_grad_computed")
+
+# The methods skorch's loop goes through on every batch. The fast epoch
+# (LongTailNet.run_single_epoch) does the same work without them, so it is
+# used only when a subclass overrides none of them (AcceleratedLongTailNet
+# does, and keeps skorch's loop).
+_LOOP_METHODS = (
+    "train_step",
+    "train_step_single",
+    "validation_step",
+    "get_train_step_accumulator",
+    *_BATCH_HOOKS,
+)
+
+
+def _overrides(callback, hook):
+    """Whether ``callback`` overrides the batch hook ``hook``."""
+    if not isinstance(callback, Callback):
+        return True  # a duck-typed callback: assume it does
+    return getattr(type(callback), hook) is not getattr(Callback, hook)
+
+
+def _uses_hook(callback, hook, training):
+    """Whether ``callback`` does something in ``hook`` on training (or, with
+    ``training=False``, validation) batches.
+
+    Callbacks that override the hook count as using it, except skorch's own
+    whose ``on_batch_end`` returns at once on these batches: the scoring
+    callbacks on the other kind of batch (``on_train``), and
+    :class:`~skorch.callbacks.LRScheduler` unless it steps every training
+    batch.
+    """
+    if not _overrides(callback, hook):
+        return False
+    if hook == "on_batch_end":
+        method = type(callback).on_batch_end
+        if method in (EpochScoring.on_batch_end, BatchScoring.on_batch_end):
+            return bool(callback.on_train) == bool(training)
+        if method is LRScheduler.on_batch_end:
+            return bool(training) and callback.step_every == "batch"
+    return True
+
+
+def _fusable(param_groups):
+    """Whether a fused optimiser supports these parameters (floating point,
+    on the CPU or a CUDA device)."""
+    params = []
+    for group in param_groups:
+        if isinstance(group, Mapping):
+            params.extend(group["params"])
+        else:
+            params.append(group)
+    return bool(params) and all(
+        isinstance(p, torch.Tensor)
+        and p.is_floating_point()
+        and p.device.type in ("cpu", "cuda")
+        for p in params
+    )
+
+
+def _batch_len(batch):
+    """skorch's batch size entry: the length of the batch's X."""
+    X = batch[0] if isinstance(batch, (tuple, list)) else batch
+    return len(X) if isinstance(X, torch.Tensor) else get_len(X)
+
+
+def _batch_at(iterator, index):
+    """Batch ``index`` of the epoch ``iterator`` just went through, if it can
+    tell (a :class:`TensorBatchIterator`); else None."""
+    if isinstance(iterator, TensorBatchIterator):
+        return iterator._batch_at(index)
+    return None
+
+
 def _scaled_softmax(logits, scale=1.0):
     return torch.softmax(scale * logits, dim=-1)
 
@@ -417,6 +526,129 @@ class LongTailNet(NeuralNetClassifier):
             if isinstance(module, torch.nn.Module) and module.training != training:
                 module.train(training)
 
+    # The fast epoch of run_single_epoch; False runs skorch's own loop (the
+    # reference the tests compare against).
+    _fast_loop = True
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """One epoch of training or validation, with skorch's results.
+
+        The same steps, history entries and callback calls as
+        :meth:`skorch.NeuralNet.run_single_epoch`, with the per-batch
+        overhead removed:
+
+        * batch hooks (``on_batch_begin``, ``on_batch_end``,
+          ``on_grad_computed``) go only to the callbacks that override them
+          (skorch calls every callback on every batch);
+        * when no callback uses the batch hooks (the default set, with the
+          :class:`NonFiniteLossGuard` checked per batch at the epoch's end),
+          the batch losses stay tensors and are written to the history, with
+          the batch sizes, once per epoch: one ``.tolist()`` instead of one
+          ``.item()`` (a device synchronisation on a GPU) per batch;
+        * the modules switch between train and eval mode once per epoch.
+
+        ``history[:, "train_loss"]`` and the weights are those of skorch's
+        loop (``tests/test_net.py``). A subclass that overrides a step or
+        batch-hook method of the net gets skorch's loop unchanged.
+        """
+        if iterator is None:
+            return None
+        if not self._fast_loop or any(
+            getattr(type(self), name) is not getattr(LongTailNet, name)
+            for name in _LOOP_METHODS
+        ):
+            return super().run_single_epoch(
+                iterator, training, prefix, step_fn, **fit_params
+            )
+        callbacks = [cb for _, cb in self.callbacks_]
+        hooks = {
+            hook: [cb for cb in callbacks if _uses_hook(cb, hook, training)]
+            for hook in _BATCH_HOOKS
+        }
+        # The guard needs the loss of each batch; in the deferred mode it gets
+        # the losses at the end of the epoch instead.
+        guards = [
+            cb
+            for cb in hooks["on_batch_end"]
+            if type(cb).on_batch_end is NonFiniteLossGuard.on_batch_end
+        ]
+        batch_hooks = hooks["on_batch_begin"] or [
+            cb for cb in hooks["on_batch_end"] if cb not in guards
+        ]
+        if training:
+            grad_hooks = hooks["on_grad_computed"]
+
+            def step(batch):
+                return self._train_step_fast(batch, grad_hooks, **fit_params)
+        else:
+            step = partial(step_fn, **fit_params)
+
+        history = self.history
+        self._set_training(training)
+        batch_count = 0
+        if batch_hooks:
+            # Some callback acts per batch: skorch's order, per batch.
+            for batch in iterator:
+                history.new_batch()
+                for cb in hooks["on_batch_begin"]:
+                    cb.on_batch_begin(self, batch=batch, training=training)
+                result = step(batch)
+                history.record_batch(prefix + "_loss", result["loss"].item())
+                history.record_batch(prefix + "_batch_size", _batch_len(batch))
+                for cb in hooks["on_batch_end"]:
+                    cb.on_batch_end(self, batch=batch, training=training, **result)
+                self._set_training(training)  # in case a hook switched it
+                batch_count += 1
+        else:
+            losses, sizes = [], []
+            for batch in iterator:
+                losses.append(step(batch)["loss"].detach())
+                sizes.append(_batch_len(batch))
+                batch_count += 1
+            values = torch.stack(losses).tolist() if losses else []
+            for value, size in zip(values, sizes):
+                history.new_batch()
+                history.record_batch(prefix + "_loss", value)
+                history.record_batch(prefix + "_batch_size", size)
+            if guards and not all(map(math.isfinite, values)):
+                first = next(i for i, v in enumerate(values) if not math.isfinite(v))
+                batch = _batch_at(iterator, first)
+                for guard in guards:
+                    guard.on_batch_end(
+                        self, batch=batch, training=training, loss=losses[first]
+                    )
+        history.record(prefix + "_batch_count", batch_count)
+        return None
+
+    def _train_step_fast(self, batch, grad_hooks, **fit_params):
+        """skorch's ``train_step`` without its per-batch bookkeeping.
+
+        The closure (zero the gradients, forward, loss, backward, notify
+        ``on_grad_computed``) and the optimiser steps are skorch's; the
+        result is the first evaluation of the closure, as skorch's
+        ``FirstStepAccumulator`` keeps.
+        """
+        Xi, yi = unpack_data(batch)
+        result = {}
+
+        def closure():
+            self._zero_grad_optimizer()
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+            loss.backward()
+            if not result:
+                result["loss"], result["y_pred"] = loss, y_pred
+            if grad_hooks:
+                named = TeeGenerator(self.get_all_learnable_params())
+                for cb in grad_hooks:
+                    cb.on_grad_computed(
+                        self, named_parameters=named, batch=batch, training=True
+                    )
+            return loss
+
+        self._step_optimizer(closure)
+        return result
+
     def initialize(self):
         # A clear error for device="cuda" without CUDA, instead of torch's
         # "Torch not compiled with CUDA enabled" from deep inside .to().
@@ -464,11 +696,40 @@ class LongTailNet(NeuralNetClassifier):
         if training and self.alpha:
             penalty = sum(
                 param.pow(2).sum()
-                for param in self.module_.parameters()
-                if param.ndim > 1 and param.requires_grad
+                for param in self._weight_matrices()
+                if param.requires_grad
             )
             loss = loss + 0.5 * self.alpha * penalty
         return loss
+
+    def _weight_matrices(self):
+        """The module's parameters with two or more dimensions (cached per
+        module: collecting them walks every submodule)."""
+        cached = getattr(self, "_weight_matrices_cache", None)
+        if cached is None or cached[0] is not self.module_:
+            matrices = [p for p in self.module_.parameters() if p.ndim > 1]
+            cached = self._weight_matrices_cache = (self.module_, matrices)
+        return cached[1]
+
+    # Optimisers with a fused implementation (one kernel for all parameters
+    # instead of a handful of operations per parameter tensor): used by
+    # default on CPU and CUDA unless the optimiser's fused or foreach
+    # argument is given. The result is that of the plain implementation up to
+    # float rounding (tests/test_net.py).
+    _FUSED_OPTIMIZERS = (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD)
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        optimizer = getattr(self, prefix, None)
+        if (
+            optimizer in self._FUSED_OPTIMIZERS
+            and not {"fused", "foreach", "differentiable", "capturable"} & set(kwargs)
+            and getattr(self, "accelerator", None) is None
+            and args
+            and _fusable(args[0])
+        ):
+            kwargs["fused"] = True
+        return args, kwargs
 
     def _get_predict_nonlinearity(self):
         if self.predict_nonlinearity == "auto" and isinstance(
