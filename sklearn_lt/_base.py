@@ -310,10 +310,14 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         predicted = np.unique(np.argmax(self._validated_logits(X[rows]), axis=1))
         if predicted.size == 1 and self.classes_.size > 1:
             warnings.warn(
-                "Training collapsed: the model predicts the single class "
-                f"{self.classes_[predicted[0]].tolist()!r} for every training row, "
-                f"although the data have {self.classes_.size} classes; "
-                f"{advice}",
+                "The model predicts the single class "
+                f"{self.classes_[predicted[0]].tolist()!r} for every training "
+                f"row, although the data have {self.classes_.size} classes "
+                f"(training loss {curve[0]:.4g} in the first epoch, "
+                f"{curve[-1]:.4g} in the last). If the loss is large, the step "
+                f"size learning_rate_init={self.learning_rate_init} may be too "
+                "large: try a smaller one, or standardise the features; if it "
+                "is small, train longer (max_epochs).",
                 ConvergenceWarning,
                 stacklevel=3,
             )

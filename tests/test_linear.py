@@ -232,3 +232,11 @@ def test_lbfgs_converging_on_its_last_allowed_iteration_does_not_warn(long_taile
     message = rf"{free.n_iter_ - 1} of max_iter={free.n_iter_ - 1} iterations"
     with pytest.warns(ConvergenceWarning, match=message):
         LinearMarginClassifier(max_iter=free.n_iter_ - 1, random_state=0).fit(X, y)
+
+
+def test_a_huge_adam_learning_rate_warns_and_names_it():
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2], [60, 30, 10])
+    X = rng.normal(size=(y.size, 4)) + 3 * np.eye(4)[y]
+    with pytest.warns(ConvergenceWarning, match="learning_rate_init=1000.0"):
+        LinearMarginClassifier(solver="adam", learning_rate_init=1e3).fit(X, y)

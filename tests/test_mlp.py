@@ -157,3 +157,81 @@ def test_fits_on_cuda_and_predicts_like_cpu_shapes(digits_lt):
     ).fit(X, y)
     assert next(clf.net_.module_.parameters()).is_cuda
     assert clf.predict_proba(X).shape == (len(X), 10)
+
+
+# -- parity with MLPClassifier ---------------------------------------------------
+def _separable(seed=0):
+    rng = np.random.RandomState(seed)
+    y = np.repeat([0, 1, 2], [60, 30, 10])
+    X = rng.normal(scale=0.3, size=(y.size, 4)) + 3 * np.eye(4)[y]
+    return X.astype(np.float32), y
+
+
+def test_loss_curve_and_n_iter_as_mlp_classifier():
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = _separable()
+    ours = MLPMarginClassifier("ce", max_epochs=100, random_state=0).fit(X, y)
+    theirs = MLPClassifier(max_iter=100, tol=0, random_state=0).fit(X, y)
+    assert len(ours.loss_curve_) == ours.n_iter_ == 100
+    assert len(theirs.loss_curve_) == theirs.n_iter_
+    # both decrease on separable data, from about log(3) (chance)
+    for curve in (ours.loss_curve_, theirs.loss_curve_):
+        assert curve[-1] < 0.25 * curve[0]
+    assert all(isinstance(value, float) for value in ours.loss_curve_)
+    assert ours.best_loss_ == min(ours.loss_curve_)
+
+
+def test_validation_attributes_as_mlp_classifier_with_early_stopping():
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = _separable()
+    params = {"early_stopping": True, "random_state": 0}
+    ours = MLPMarginClassifier(max_epochs=100, **params).fit(X, y)
+    theirs = MLPClassifier(max_iter=100, **params).fit(X, y)
+    for model in (ours, theirs):
+        assert len(model.validation_scores_) == model.n_iter_
+        assert model.best_validation_score_ == max(model.validation_scores_)
+        assert model.best_loss_ is None
+
+
+def test_set_output_pandas_gives_the_embedding_names():
+    import pandas as pd
+
+    X, y = _separable()
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    model = make_pipeline(
+        StandardScaler(),
+        MLPMarginClassifier(hidden_layer_sizes=(6, 3), max_epochs=2, random_state=0),
+    ).set_output(transform="pandas")
+    model.fit(frame, y)
+    embeddings = model[-1].transform(model[:-1].transform(frame))
+    assert isinstance(embeddings, pd.DataFrame)
+    expected = [f"mlpmarginclassifier{i}" for i in range(3)]
+    assert embeddings.columns.tolist() == expected
+    assert model[-1].get_feature_names_out().tolist() == expected
+    np.testing.assert_allclose(
+        embeddings.to_numpy(), model[-1].transform(model[:-1].transform(frame))
+    )
+
+
+# -- training that would silently do nothing -----------------------------------
+def test_a_huge_learning_rate_warns_and_names_it():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = _separable()
+    with pytest.warns(ConvergenceWarning, match="learning_rate_init=1000.0"):
+        MLPMarginClassifier(learning_rate_init=1e3, max_epochs=20, random_state=0).fit(
+            X, y
+        )
+
+
+def test_a_sane_fit_does_not_warn():
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = _separable()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        MLPMarginClassifier(max_epochs=100, random_state=0).fit(X, y)

@@ -324,3 +324,21 @@ def test_works_under_dask_ml_incremental(digits):
     np.testing.assert_array_equal(fitted.class_counts_, epochs * np.bincount(y))
     predicted = model.predict(da.from_array(X_test, chunks=100)).compute()
     assert balanced_accuracy_score(y_test, predicted) > 0.85
+
+
+@pytest.mark.parametrize("cls", [MLPMarginClassifier, LinearMarginClassifier])
+def test_declared_but_unseen_class_is_never_predicted(cls, digits):
+    # The case: classes=[0, 1, 2, 3, 99] with no 99 in the data used
+    # to predict 99 for some rows. Its logit is masked until it is seen.
+    X, y, _, _ = digits
+    rows = y < 4
+    clf = cls(random_state=0).partial_fit(X[rows], y[rows], classes=[0, 1, 2, 3, 99])
+    proba = clf.predict_proba(X)
+    assert set(np.unique(clf.predict(X))) <= {0, 1, 2, 3}
+    np.testing.assert_array_equal(proba[:, 4], 0.0)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.all(clf.decision_function(X)[:, 4] == -np.inf)
+    # once class 99 has examples, it can be predicted again
+    new = X[y == 9][:20]
+    clf.partial_fit(new, np.full(len(new), 99))
+    assert (clf.predict_proba(X)[:, 4] > 0).all()
