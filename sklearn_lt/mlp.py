@@ -75,7 +75,10 @@ class MLPMarginClassifier(
         of the epochs (Cao et al.).
     reweight_start : float, default=0.8
         Fraction of ``max_epochs`` before the weights switch on (160 of 200
-        in the LDAM paper).
+        in the LDAM paper): from epoch ``round(reweight_start *
+        max_epochs)``, counted from 0, and at the latest in the last epoch,
+        so DRW is never silently off. With ``learning_rate="step"`` the
+        weights switch on at the first decay instead, as in the paper.
     alpha : float, default=1e-4
         L2 penalty on the weight matrices.
     solver : {"adam", "sgd"}, default="adam"
@@ -87,17 +90,40 @@ class MLPMarginClassifier(
     max_epochs : int, default=100
         Number of passes over the data.
     learning_rate_init : float, default=1e-3
-        Step size.
+        Step size (the base rate of the schedule).
+    learning_rate : {"constant", "cosine", "step"}, default="constant"
+        Learning-rate schedule over ``max_epochs``, the name as in
+        :class:`~sklearn.neural_network.MLPClassifier`: ``"cosine"``
+        anneals to 0; ``"step"`` is the LDAM-DRW recipe, multiplying the
+        rate by ``lr_gamma`` at each of ``lr_milestones`` (see
+        :mod:`sklearn_lt.schedules`). Not used by :meth:`partial_fit`.
+    warmup_epochs : int, default=0
+        Epochs of linear warm-up: ``learning_rate_init * (e + 1) /
+        warmup_epochs`` at epoch ``e`` (5 of 200 in Cao et al.).
+    lr_milestones : tuple of float, default=(0.8, 0.9)
+        ``learning_rate="step"``: fractions of ``max_epochs`` at which the
+        rate decays (epochs 160 and 180 of 200 in Cao et al.).
+    lr_gamma : float, default=0.01
+        ``learning_rate="step"``: factor of each decay.
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified) and stop
-        when the validation loss has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs.
+        Hold out a validation set (``validation_fraction`` of every class,
+        but at least 3 rows of each class that has 6 or more, and at most
+        half of any class), score it after every epoch with ``scoring``,
+        stop when the score has not improved by more than ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the weights of the best
+        epoch. With ``reweight="drw"`` the epochs before the weights switch
+        on neither count nor can be the best one.
+    scoring : str or callable, default="balanced_accuracy"
+        The early-stopping score: a scikit-learn scorer name or a callable
+        ``scorer(net, X, y)`` (higher is better), or ``"loss"`` for the
+        validation loss (lower is better). Balanced accuracy weighs every
+        class alike, so a rare class counts as much as a common one.
     validation_fraction : float, default=0.1
-        Held-out fraction for early stopping.
+        Held-out fraction of each class for early stopping.
     n_iter_no_change : int, default=10
-        Patience of early stopping.
+        Patience of early stopping, in epochs.
     tol : float, default=1e-4
-        Improvement threshold of early stopping.
+        Smallest improvement of the early-stopping score that counts.
     device : str or torch.device, default="cpu"
         Where to train: ``"cpu"`` or ``"cuda"``.
     random_state : int, RandomState instance or None, default=None
@@ -122,6 +148,17 @@ class MLPMarginClassifier(
         The fitted skorch net, with its ``history``.
     n_iter_ : int
         Number of epochs run (with :meth:`partial_fit`, one per call).
+    loss_curve_ : list of float
+        Training loss (penalty included) of each epoch of :meth:`fit`, as
+        in :class:`~sklearn.neural_network.MLPClassifier`.
+    best_loss_ : float or None
+        Smallest of ``loss_curve_``; None with early stopping.
+    validation_scores_ : list of float or None
+        The early-stopping score of each epoch on the held-out rows; None
+        without early stopping.
+    best_validation_score_ : float or None
+        The best of ``validation_scores_`` over the epochs that count (the
+        epoch whose weights were restored); None without early stopping.
 
     See Also
     --------
