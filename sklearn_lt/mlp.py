@@ -14,6 +14,7 @@ from ._base import (
     _BaseMarginClassifier,
     _check_finite_output,
 )
+from ._threads import torch_thread_budget
 from .early_stopping import StratifiedValidSplit, early_stopping_callbacks
 from .modules import ACTIVATIONS, MLPModule
 
@@ -366,7 +367,7 @@ class MLPMarginClassifier(
         net = self.net_
         net.module_.eval()
         iterator = net.get_iterator(net.get_dataset(_as_tensor(X)), training=False)
-        with torch.no_grad():
+        with torch.no_grad(), torch_thread_budget():
             parts = [
                 net.module_.embed(batch.to(net.device)).cpu() for batch, _ in iterator
             ]
