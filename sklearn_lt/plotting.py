@@ -97,9 +97,19 @@ def _check_columns(frame, columns, name):
         )
 
 
-def _shorten(text, width):
+def _shorten(text, width, middle=False):
+    """``text`` on one line, at most ``width`` characters.
+
+    ``middle=True`` cuts out the middle, so that names sharing a long
+    prefix (``..._variant_1``, ``..._variant_2``) stay distinguishable.
+    """
     text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    if len(text) <= width:
+        return text
+    if middle:
+        head = (width - 1) // 2
+        return text[:head] + "…" + text[len(text) - (width - 1 - head) :]
+    return text[: width - 1] + "…"
 
 
 def _column(table, name, default):
@@ -319,16 +329,15 @@ def plot_balanced_accuracy(table, *, ax=None):
                     zorder=4,
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
                 )
-    names = [_shorten(name, 40) for name in table["contender"]]
+    names = [_shorten(name, 40, middle=True) for name in table["contender"]]
     ax.set_yticks(positions, labels=names)
     for label, color, facts in zip(ax.get_yticklabels(), colors, status):
         label.set_color(color if facts["scored"] else FAILED_COLOR)
-    ax.set_ylim(n - 0.5, -0.5)  # first row (the best) on top
+    ax.set_ylim(max(n, 1) - 0.5, -0.5)  # first row (the best) on top
+    if not n:
+        ax.text(0.5, 0.5, "no contenders", transform=ax.transAxes, ha="center")
     ax.set_xlim(low, high)
-    ax.set_xlabel(
-        "balanced accuracy (mean ± std over splits; the axis is zoomed to the "
-        "data and does not start at 0)"
-    )
+    ax.set_xlabel("balanced accuracy, mean ± std over splits (axis zoomed to the data)")
     has_legend = "family" in table.columns
     ax.set_title("Balanced accuracy", loc="left", pad=22 if has_legend else 6)
     ax.grid(True, axis="x", alpha=0.3, zorder=0)
@@ -550,17 +559,19 @@ def plot_per_class_recall(per_class, *, contenders=None, table=None, ax=None):
     return ax
 
 
-def _class_ticks(counts, max_labels=12):
-    """Tick labels "size\\n(class)"; every k-th one when there are many."""
-    step = max(1, math.ceil(len(counts) / max_labels))
-    labels = []
-    for i, (label, count) in enumerate(counts.items()):
-        if i % step:
-            labels.append("")
-        else:
-            size = "?" if pd.isna(count) else f"{count:.0f}"
-            labels.append(f"{size}\n({_shorten(label, 8)})")
-    return labels
+def _class_ticks(counts, room=54):
+    """Tick labels "size\\n(class)"; every k-th one when they would collide.
+
+    ``room``: about how many characters fit side by side under a panel.
+    """
+    sizes = ["?" if pd.isna(count) else f"{count:.0f}" for count in counts]
+    names = [f"({_shorten(label, 10)})" for label in counts.index]
+    width = max([len(text) for text in [*sizes, *names]], default=1) + 1
+    step = max(1, math.ceil(len(counts) / max(2, room // width)))
+    return [
+        f"{size}\n{name}" if i % step == 0 else ""
+        for i, (size, name) in enumerate(zip(sizes, names))
+    ]
 
 
 def plot_per_class_recall_panels(
@@ -680,6 +691,11 @@ def plot_per_class_recall_panels(
     axes = axes.ravel()
     for ax in axes[len(contenders) :]:
         ax.remove()
+    if not contenders:
+        ax = figure.add_subplot()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no per-class results", ha="center", va="center")
+        return figure
     tick_labels = _class_ticks(counts)
     for rank, (ax, name) in enumerate(zip(axes, contenders), start=1):
         facts = rows.get(name, {})
@@ -694,7 +710,7 @@ def plot_per_class_recall_panels(
             if name in recall.index
             else np.full(len(counts), np.nan)
         )
-        title = f"{rank}. {_shorten(name, 34)}"
+        title = f"{rank}. {_shorten(name, 34, middle=True)}"
         mean = facts.get("balanced_accuracy_mean", np.nan)
         if pd.notna(mean):
             std = facts.get("balanced_accuracy_std", np.nan)
@@ -769,10 +785,18 @@ def plot_per_class_recall_panels(
         axes[0].set_ylim(bottom - 0.03, 1.03)
         axes[0].set_xlim(-0.4, len(counts) - 0.6)
     figure.supylabel("recall on the test data (mean over splits)", fontsize="small")
+    chars = max(30, int(11 * figure.get_figwidth()))  # what fits on a line
     figure.suptitle(
-        "Per-class recall, one panel per contender (best first)\n"
-        "x axis: the classes, smallest training set first, "
-        "labelled 'training examples (class)'",
+        "\n".join(
+            textwrap.wrap(
+                "Per-class recall, one panel per contender (best first)", chars
+            )
+            + textwrap.wrap(
+                "x axis: the classes, smallest training set first, labelled "
+                "'training examples (class)'",
+                chars,
+            )
+        ),
         fontsize="medium",
     )
     _panels_legend(figure, has_family, families, reference)
