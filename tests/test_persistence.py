@@ -4,6 +4,7 @@ import io
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import zipfile
@@ -14,13 +15,21 @@ import pandas as pd
 import pytest
 import torch
 import torch.serialization
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skorch.exceptions import DeviceWarning
 
-from sklearn_lt import LinearMarginClassifier, MLPMarginClassifier
+from sklearn_lt import (
+    LinearMarginClassifier,
+    LogitAdjustedClassifier,
+    LogitAdjustedClassifierCV,
+    MLPMarginClassifier,
+)
 from sklearn_lt.persistence import FORMAT_VERSION, ModelFileError, load, save
 
 ESTIMATORS = {
@@ -321,15 +330,16 @@ def test_safe_format_refuses_what_it_cannot_store(data):
     X, y = data
     with pytest.raises(NotFittedError):
         save(LinearMarginClassifier(), io.BytesIO())
-    pipeline = make_pipeline(StandardScaler(), LinearMarginClassifier()).fit(X, y)
-    with pytest.raises(TypeError, match="use pickle or joblib"):
-        save(pipeline, io.BytesIO())
 
     class Custom(LinearMarginClassifier):
         pass
 
     with pytest.raises(TypeError, match="Custom"):
         save(Custom(random_state=0).fit(X, y), io.BytesIO())
+    # Inside a pipeline, the subclass is a type that load would not trust.
+    pipeline = make_pipeline(StandardScaler(), Custom(random_state=0)).fit(X, y)
+    with pytest.raises(TypeError, match="Custom"):
+        save(pipeline, io.BytesIO())
     clf = LinearMarginClassifier(random_state=0).fit(X, y)
     clf.random_state = np.random.default_rng(0)
     with pytest.raises(TypeError, match="'random_state'.*Generator"):
@@ -474,3 +484,243 @@ def test_partial_fit_model_with_an_unseen_class_round_trips(loss, data):
     restored = _round_trip(clf)
     np.testing.assert_array_equal(restored.class_counts_, clf.class_counts_)
     _assert_same_outputs(clf, restored, X)
+
+
+# --------------------------------------------------------------------------
+# Fitted attributes beyond the five of format version 1
+# --------------------------------------------------------------------------
+def test_extra_fitted_attributes_round_trip(data):
+    # Attributes such as loss_curve_ (a list of floats) or
+    # best_validation_score_ (None without early stopping) are stored as
+    # plain JSON, whatever their names.
+    X, y = data
+    clf = MLPMarginClassifier(max_epochs=2, random_state=0).fit(X, y)
+    clf.loss_curve_ = [1.25, 0.5, float("nan")]
+    clf.best_validation_score_ = None
+    clf.validation_scores_ = np.array([0.25, 0.75])
+    clf.n_layers_ = np.int64(3)
+    restored = _round_trip(clf)
+    np.testing.assert_array_equal(restored.loss_curve_, clf.loss_curve_)
+    assert isinstance(restored.loss_curve_, list)
+    assert restored.best_validation_score_ is None
+    np.testing.assert_array_equal(restored.validation_scores_, [0.25, 0.75])
+    assert restored.validation_scores_.dtype == np.float64
+    assert restored.n_layers_ == 3 and type(restored.n_layers_) is int
+    clf.history_object_ = object()
+    with pytest.raises(TypeError, match="'history_object_' of type object"):
+        save(clf, io.BytesIO())
+
+
+@pytest.mark.parametrize("name", ["predict", "__class__", "classes", "net_", "fit_"])
+def test_attributes_that_would_shadow_methods_are_refused(saved, name):
+    # Only public names ending in "_" that the class does not define.
+    change = lambda m: m["attributes"].update({name: 1})  # noqa: E731
+    if name == "fit_":  # not a method name: a plain extra attribute
+        assert load(_archive(_with_metadata(saved, change))).fit_ == 1
+        return
+    with pytest.raises(ModelFileError, match="unknown attributes"):
+        load(_archive(_with_metadata(saved, change)))
+
+
+# --------------------------------------------------------------------------
+# Whole models: scikit-learn parts through skops
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def table():
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2], [40, 15, 7])
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(size=y.size) + y,
+            "weight": rng.normal(size=y.size) - y,
+            "colour": rng.choice(["red", "green", "blue"], size=y.size),
+        }
+    )
+    frame.loc[[3, 10], "size"] = np.nan
+    return frame, y
+
+
+def _preprocessing():
+    return make_column_transformer(
+        (
+            make_pipeline(SimpleImputer(add_indicator=True), StandardScaler()),
+            make_column_selector(dtype_include="number"),
+        ),
+        (
+            OneHotEncoder(handle_unknown="ignore"),
+            make_column_selector(dtype_exclude="number"),
+        ),
+    )
+
+
+WHOLE_MODELS = {
+    "scaler-mlp": lambda: make_pipeline(
+        StandardScaler(), MLPMarginClassifier(max_epochs=3, random_state=0)
+    ),
+    "columns-mlp": lambda: make_pipeline(
+        _preprocessing(),
+        MLPMarginClassifier(loss="ldam", max_epochs=3, random_state=0),
+    ),
+    "adjusted-linear": lambda: LogitAdjustedClassifier(
+        make_pipeline(_preprocessing(), LinearMarginClassifier(random_state=0)),
+        tau=0.5,
+    ),
+    "adjusted-sklearn": lambda: LogitAdjustedClassifier(
+        make_pipeline(_preprocessing(), LogisticRegression())
+    ),
+    "adjusted-cv-mlp": lambda: LogitAdjustedClassifierCV(
+        make_pipeline(
+            _preprocessing(), MLPMarginClassifier(max_epochs=2, random_state=0)
+        ),
+        taus=[0.0, 1.0],
+        cv=2,
+    ),
+}
+
+
+def _no_address(text):
+    return re.sub(r" at 0x[0-9a-f]+", "", text)
+
+
+@pytest.mark.parametrize("name", sorted(WHOLE_MODELS))
+def test_whole_model_round_trip_predicts_identically(name, table):
+    X, y = table
+    if name == "scaler-mlp":
+        X = X[["size", "weight"]].fillna(0.0)
+    model = WHOLE_MODELS[name]().fit(X, y)
+    restored = _round_trip(model)
+    assert type(restored) is type(model)
+    # make_column_selector's repr shows its address; the rest must agree.
+    assert _no_address(repr(restored)) == _no_address(repr(model))
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    ours = [
+        step
+        for step in (getattr(restored, "estimator_", restored),)
+        if hasattr(step, "steps")
+    ]
+    for pipeline in ours:  # the loaded classifier of ours is a real one, fitted
+        last = pipeline.steps[-1][1]
+        assert last.__class__.__module__.startswith(("sklearn_lt", "sklearn."))
+    # A loaded whole model is an ordinary estimator: it clones and refits.
+    clone(restored).fit(X, y).predict(X)
+
+
+def test_prefit_inner_classifier_stays_one_object(data, tmp_path):
+    X, y = data
+    inner = MLPMarginClassifier(max_epochs=2, random_state=0).fit(X, y)
+    model = LogitAdjustedClassifier(inner, prefit=True).fit(X, y)
+    save(model, tmp_path / "model.sklt")
+    restored = load(tmp_path / "model.sklt")
+    assert restored.estimator_ is restored.estimator
+    assert isinstance(restored.estimator_, MLPMarginClassifier)
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    with zipfile.ZipFile(tmp_path / "model.sklt") as archive:
+        names = sorted(archive.namelist())
+    assert names == [
+        "metadata.json",
+        "part0/history.json",
+        "part0/metadata.json",
+        "part0/module.pt",
+        "sklearn.skops",
+    ]
+
+
+_CONSTRUCTED = []
+
+
+class _Recorder(TransformerMixin, BaseEstimator):
+    """A custom transformer whose unpickling/loading is recorded."""
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def transform(self, X):
+        return X
+
+    def __setstate__(self, state):
+        _CONSTRUCTED.append(True)
+        super().__setstate__(state)
+
+
+@pytest.fixture
+def saved_pipeline(data):
+    X, y = data
+    model = make_pipeline(StandardScaler(), LinearMarginClassifier(random_state=0)).fit(
+        X, y
+    )
+    buffer = io.BytesIO()
+    save(model, buffer)
+    return _members(buffer)
+
+
+def _edit_skops(files, change):
+    """Rewrite the schema of the skops member with ``change(text)``."""
+    inner = _members(io.BytesIO(files["sklearn.skops"]))
+    inner["schema.json"] = change(inner["schema.json"].decode()).encode()
+    return {**files, "sklearn.skops": _archive(inner).getvalue()}
+
+
+def test_a_skops_part_naming_os_system_is_refused(saved_pipeline):
+    def to_os_system(text):
+        schema = json.loads(text)
+        step = schema["content"]["content"]["steps"]["content"][0]["content"][1]
+        assert step["__class__"] == "StandardScaler"
+        step.update({"__class__": "system", "__module__": "os"})
+        return json.dumps(schema)
+
+    files = _edit_skops(saved_pipeline, to_os_system)
+    with pytest.raises(ModelFileError, match=r"untrusted types \['os.system'\]"):
+        load(_archive(files))
+
+
+def test_a_custom_class_in_the_skops_part_is_refused_unless_trusted(data):
+    X, y = data
+    model = make_pipeline(_Recorder(), LinearMarginClassifier(random_state=0))
+    model.fit(X, y)
+    name = f"{_Recorder.__module__}._Recorder"
+    with pytest.raises(TypeError, match="would not trust.*_Recorder"):
+        save(model, io.BytesIO())
+    buffer = io.BytesIO()
+    save(model, buffer, trusted=[name])
+    _CONSTRUCTED.clear()
+    buffer.seek(0)
+    with pytest.raises(ModelFileError, match=f"untrusted types.*{name}"):
+        load(buffer)
+    assert not _CONSTRUCTED, "the untrusted class was constructed"
+    buffer.seek(0)
+    restored = load(buffer, trusted=[name])
+    assert _CONSTRUCTED
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+
+
+def test_tampered_whole_model_files_are_refused(saved_pipeline):
+    files = saved_pipeline
+    schema_ref = lambda text: text.replace("part0", "part7")  # noqa: E731
+    cases = {
+        "refers to a part 'part7'": _edit_skops(files, schema_ref),
+        "has no member 'part0/metadata.json'": {
+            k: v for k, v in files.items() if k != "part0/metadata.json"
+        },
+        "members \\['part0/extra.py'\\]": {**files, "part0/extra.py": b"1"},
+        "parts should be a list": _with_metadata(
+            files, lambda m: m.update(parts=["../etc"])
+        ),
+        "does not use the parts \\['part1'\\]": {
+            **_with_metadata(files, lambda m: m.update(parts=["part0", "part1"])),
+            **{
+                f"part1/{k}": v
+                for k, v in files.items()
+                if k.startswith("part0/")
+                for k in [k.split("/", 1)[1]]
+            },
+        },
+        "not a valid zip|is not a model file": {
+            **files,
+            "sklearn.skops": b"not a zip",
+        },
+    }
+    for message, members in cases.items():
+        with pytest.raises(ModelFileError, match=message):
+            load(_archive(members))

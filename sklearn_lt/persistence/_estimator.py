@@ -1,35 +1,25 @@
-"""Save and load fitted classifiers without pickle.
+"""One classifier of this package in the safe format, without pickle.
 
-``pickle`` and ``joblib`` work on every estimator of the package, but
-loading a pickle runs whatever code the file names, so a pickle is only as
-trustworthy as its source. :func:`save` writes a format that :func:`load`
-reads back without executing anything from the file:
+The members of one classifier (under a prefix, empty for a file holding
+just the classifier):
 
-* a zip archive with exactly three members;
-* ``metadata.json``: a header (``"format": "sklearn_lt.safe"``, a format
-  version, the package and PyTorch versions) and the estimator's class name,
-  its ``get_params()`` and its fitted attributes (``classes_``,
-  ``class_counts_``, ``n_features_in_``, ``feature_names_in_``, ``n_iter_``)
-  as plain JSON;
+* ``metadata.json``: the header, the class name, ``get_params()`` and the
+  fitted attributes as plain JSON (no ``attributes`` for an unfitted
+  classifier, such as the template inside a ``LogitAdjustedClassifier``);
 * ``module.pt``: the PyTorch module's ``state_dict`` (tensors only), written
-  by :func:`torch.save` and read by ``torch.load(weights_only=True)``, which
-  refuses anything but tensors and plain containers;
+  by :func:`torch.save` and read by ``torch.load(weights_only=True)``;
 * ``history.json``: the skorch training history.
 
-:func:`load` accepts only the classes of this package listed in
-:data:`SAFE_ESTIMATORS`, validates every parameter as ``fit`` does, rebuilds
-the network from those parameters, checks that the weights are finite and fit
-it exactly, and raises :class:`ModelFileError` for anything else: a pickle or
-other file, a wrong format or newer version, an unknown class or parameter,
-a malformed value, or weights that do not match.
-
-Weights are stored on the CPU; a model fitted on a GPU loads on a machine
-without one. The optimiser state is not stored: a loaded model predicts,
-transforms and scores like the saved one, and ``fit`` trains it afresh.
+Reading rebuilds only the classes in :data:`SAFE_ESTIMATORS`, validates every
+parameter as ``fit`` does, checks the weights (dense, contiguous, finite,
+owning their storage) and compares their shapes with the network the header
+describes, built on PyTorch's ``meta`` device (which allocates nothing),
+before the real network is built.
 """
 
 import io
 import json
+import re
 import warnings
 import zipfile
 from numbers import Integral
@@ -40,47 +30,27 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.exceptions import DeviceWarning
 from skorch.history import History
 
-from ._base import _check_device
-from .linear import LinearMarginClassifier
-from .mlp import MLPMarginClassifier
-
-__all__ = [
-    "FORMAT",
-    "FORMAT_VERSION",
-    "SAFE_ESTIMATORS",
-    "ModelFileError",
-    "load",
-    "save",
-]
-
-FORMAT = "sklearn_lt.safe"
-"""The ``format`` entry of the header of every file :func:`save` writes."""
-
-FORMAT_VERSION = 1
-"""Version of the file layout; :func:`load` refuses newer versions."""
+from ..linear import LinearMarginClassifier
+from ..mlp import MLPMarginClassifier
+from ..net import _check_device
+from ._bounded import BoundedArchive, ModelFileError
+from ._format import check_header, make_header
 
 SAFE_ESTIMATORS = {
     "LinearMarginClassifier": LinearMarginClassifier,
     "MLPMarginClassifier": MLPMarginClassifier,
 }
-"""The estimator classes :func:`save` writes and :func:`load` rebuilds."""
+"""The classes of this package stored in the safe format."""
 
-_METADATA, _MODULE, _HISTORY = "metadata.json", "module.pt", "history.json"
-_MEMBERS = {_METADATA, _MODULE, _HISTORY}
-_FITTED = {
-    "classes_",
-    "class_counts_",
-    "n_features_in_",
-    "feature_names_in_",
-    "net_",
-    "n_iter_",
-}
-_MAX_JSON_BYTES = 256 * 2**20
+METADATA, MODULE, HISTORY = "metadata.json", "module.pt", "history.json"
+# Fitted attributes with a dedicated encoding; any other public fitted
+# attribute (``loss_curve_``, ``best_validation_score_``, ...) is stored as
+# a tagged JSON value. ``net_`` is stored as module.pt and history.json.
+_KNOWN = {"classes_", "class_counts_", "n_features_in_", "feature_names_in_", "n_iter_"}
+_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]*_\Z")
 _LABEL_KINDS = "biufUO"
-
-
-class ModelFileError(ValueError):
-    """A file that :func:`load` refuses: not a valid, trusted model file."""
+_MAX_COUNT = 2**53  # counts beyond this are not exact in float64
+_MAX_PICKLE_BYTES = 2**20  # a state_dict's index; a real one is kilobytes
 
 
 # --------------------------------------------------------------------------
@@ -127,7 +97,7 @@ def _decode(data, name):
     if isinstance(data, list):
         return [_decode(item, name) for item in data]
     if not isinstance(data, dict) or len(data) != 1:
-        raise ModelFileError(f"Parameter {name!r} has a malformed value {data!r}.")
+        raise ModelFileError(f"Parameter {name!r} has a malformed value {data!r:.80}.")
     ((tag, content),) = data.items()
     try:
         if tag == "tuple":
@@ -147,11 +117,11 @@ def _decode(data, name):
             return state
     except ModelFileError:
         raise
-    except (TypeError, ValueError, RuntimeError) as exc:
+    except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
         raise ModelFileError(
             f"Parameter {name!r} has a malformed {tag!r} value: {exc}"
         ) from exc
-    raise ModelFileError(f"Parameter {name!r} has an unknown value tag {tag!r}.")
+    raise ModelFileError(f"Parameter {name!r} has an unknown value tag {tag!r:.80}.")
 
 
 def _encode_array(array, name):
@@ -199,7 +169,7 @@ def _expect(value, types, name):
     if not isinstance(value, types) or isinstance(value, bool) and types is not bool:
         raise ModelFileError(
             f"{name} in the model file should be of type "
-            f"{getattr(types, '__name__', types)}, got {value!r}."
+            f"{getattr(types, '__name__', types)}, got {value!r:.80}."
         )
     return value
 
@@ -213,68 +183,54 @@ def _json_default(value):
 
 
 # --------------------------------------------------------------------------
-# save / load
+# Writing
 # --------------------------------------------------------------------------
-def save(estimator, file):
-    """Save a fitted classifier in a format that loads without pickle.
+def check_storable(estimator):
+    """Raise ``TypeError`` unless ``estimator``'s class is in SAFE_ESTIMATORS."""
+    name = type(estimator).__name__
+    if SAFE_ESTIMATORS.get(name) is not type(estimator):
+        raise TypeError(
+            f"The safe format stores {sorted(SAFE_ESTIMATORS)} in its own "
+            f"format, not {type(estimator).__module__}.{name}; use pickle or "
+            "joblib."
+        )
+
+
+def is_fitted(estimator):
+    """Whether ``estimator`` (one of ours) is fitted."""
+    try:
+        check_is_fitted(estimator)
+    except Exception:  # NotFittedError, or a broken state
+        return False
+    return True
+
+
+def estimator_members(estimator, fitted=True):
+    """The members (name -> bytes) storing one classifier of this package.
 
     Parameters
     ----------
     estimator : LinearMarginClassifier or MLPMarginClassifier
-        A fitted classifier of this package (not a subclass, a ``Pipeline``
-        or a meta-estimator: those need pickle, joblib or skops).
-    file : str, path-like or binary file object
-        Where to write; an existing file is replaced.
+    fitted : bool, default=True
+        False: store only the parameters (for an unfitted template).
 
-    Raises
-    ------
-    TypeError
-        If the estimator's class is not in :data:`SAFE_ESTIMATORS`, or a
-        parameter or label has a type the format cannot store (for example
-        a custom object as ``class_weight`` key).
-    sklearn.exceptions.NotFittedError
-        If the estimator is not fitted.
-
-    See Also
-    --------
-    load : The inverse.
-
-    Examples
-    --------
-    >>> import io
-    >>> from sklearn.datasets import load_iris
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from sklearn_lt import LinearMarginClassifier
-    >>> from sklearn_lt.persistence import load, save
-    >>> X, y = load_iris(return_X_y=True)
-    >>> X = StandardScaler().fit_transform(X)
-    >>> clf = LinearMarginClassifier(random_state=0).fit(X, y)
-    >>> buffer = io.BytesIO()  # or a path such as "model.sklt"
-    >>> save(clf, buffer)
-    >>> _ = buffer.seek(0)
-    >>> loaded = load(buffer)
-    >>> bool((loaded.predict_proba(X) == clf.predict_proba(X)).all())
-    True
+    Returns
+    -------
+    members : dict of str to bytes
     """
+    check_storable(estimator)
     name = type(estimator).__name__
-    if SAFE_ESTIMATORS.get(name) is not type(estimator):
-        raise TypeError(
-            f"The safe format stores {sorted(SAFE_ESTIMATORS)}, not "
-            f"{type(estimator).__module__}.{name}; use pickle or joblib."
-        )
-    check_is_fitted(estimator)
-    unknown = {
-        key
-        for key in vars(estimator)
-        if key.endswith("_") and not key.startswith("_") and key not in _FITTED
+    metadata = {
+        **make_header(),
+        "estimator": name,
+        "params": {
+            key: _encode(value, key)
+            for key, value in estimator.get_params(deep=False).items()
+        },
     }
-    if unknown:
-        raise TypeError(
-            f"{name} has fitted attributes {sorted(unknown)} that the safe "
-            "format does not know how to store."
-        )
-    from . import __version__
-
+    if not fitted:
+        return {METADATA: json.dumps(metadata, indent=1).encode()}
+    check_is_fitted(estimator)
     attributes = {
         "classes_": _encode_array(estimator.classes_, "classes_"),
         "class_counts_": np.asarray(estimator.class_counts_).astype(int).tolist(),
@@ -285,75 +241,76 @@ def save(estimator, file):
         attributes["feature_names_in_"] = [
             str(name) for name in estimator.feature_names_in_
         ]
-    metadata = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "sklearn_lt_version": __version__,
-        "torch_version": torch.__version__,
-        "estimator": name,
-        "params": {
-            key: _encode(value, key)
-            for key, value in estimator.get_params(deep=False).items()
-        },
-        "attributes": attributes,
-    }
+    for key, value in vars(estimator).items():
+        if _is_extra_attribute(key):
+            try:
+                attributes[key] = _encode(value, key)
+            except TypeError as exc:
+                raise TypeError(
+                    f"{name} has a fitted attribute {key!r} of type "
+                    f"{type(value).__name__}, which the safe format cannot store."
+                ) from exc
+    metadata["attributes"] = attributes
     state = {
-        key: tensor.detach().cpu()
+        key: tensor.detach().cpu().contiguous()
         for key, tensor in estimator.net_.module_.state_dict().items()
     }
     weights = io.BytesIO()
     torch.save(state, weights)
     history = json.dumps(estimator.net_.history.to_list(), default=_json_default)
-    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(_METADATA, json.dumps(metadata, indent=1))
-        archive.writestr(_MODULE, weights.getvalue())
-        archive.writestr(_HISTORY, history)
+    return {
+        METADATA: json.dumps(metadata, indent=1).encode(),
+        MODULE: weights.getvalue(),
+        HISTORY: history.encode(),
+    }
 
 
-def load(file, *, device=None):
-    """Load a classifier written by :func:`save`, without unpickling code.
+def _is_extra_attribute(key):
+    return (
+        key.endswith("_")
+        and not key.startswith("_")
+        and key not in _KNOWN
+        and key != "net_"
+    )
+
+
+# --------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------
+def read_estimator(archive, prefix="", device=None):
+    """Rebuild one classifier from the members under ``prefix``.
 
     Parameters
     ----------
-    file : str, path-like or binary file object
-        A file written by :func:`save`.
-    device : str or torch.device, default=None
-        Where to put the model. None: the ``device`` it was saved with, or
-        the CPU (with a :class:`skorch.exceptions.DeviceWarning`) if that
-        device is not available here, as for a CUDA model on a CPU-only
-        machine. The estimator's ``device`` parameter is set accordingly.
+    archive : BoundedArchive
+    prefix : str
+        ``""`` or ``"partN/"``.
+    device : str, torch.device or None
+        As for :func:`~sklearn_lt.persistence.load`.
 
     Returns
     -------
     estimator : LinearMarginClassifier or MLPMarginClassifier
-        The fitted classifier; ``net_.history`` is restored, the optimiser
-        state is not.
-
-    Raises
-    ------
-    ModelFileError
-        If the file is not a model file of this format (a pickle, say), has
-        an unknown format version, names a class outside
-        :data:`SAFE_ESTIMATORS`, has unknown or invalid parameters or
-        attributes, or weights that are not finite or do not fit the model.
-
-    See Also
-    --------
-    save : The inverse; its example loads a model.
     """
-    metadata, weights, history = _read_archive(file)
-    cls = SAFE_ESTIMATORS.get(metadata.get("estimator"))
+    metadata = archive.read_json(prefix + METADATA)
+    check_header(metadata)
+    name = metadata.get("estimator")
+    cls = SAFE_ESTIMATORS.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ModelFileError(
-            f"The file holds estimator {metadata.get('estimator')!r}; only "
+            f"The file holds estimator {name!r:.80}; only "
             f"{sorted(SAFE_ESTIMATORS)} can be loaded."
         )
     estimator = _rebuild_estimator(cls, metadata)
     _set_device(estimator, device)
-    attributes = _expect(metadata.get("attributes"), dict, "attributes")
+    if "attributes" not in metadata:  # an unfitted template
+        return estimator
+    attributes = _expect(metadata["attributes"], dict, "attributes")
     _set_attributes(estimator, attributes)
-
-    state = _load_weights(weights)
+    history = _expect(archive.read_json(prefix + HISTORY), list, "history")
+    expected = _expected_state(estimator)
+    state = _load_weights(archive, prefix + MODULE)
+    _check_state(state, expected, cls)
     counts = estimator.class_counts_
     with torch.random.fork_rng(devices=[]):
         net = estimator._build_net(int(counts.sum()), estimator.n_features_in_, 0)
@@ -365,53 +322,9 @@ def load(file, *, device=None):
             f"The weights in the file do not fit the {cls.__name__} that its "
             f"parameters describe: {exc}"
         ) from exc
-    net.history = History(_expect(history, list, "history"))
+    net.history = History(history)
     estimator.net_ = net
     return estimator
-
-
-def _read_archive(file):
-    try:
-        archive = zipfile.ZipFile(file, "r")
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise ModelFileError(
-            "This is not a model file written by sklearn_lt.persistence.save "
-            f"(not a zip archive: {exc}). If it is a pickle, load it with "
-            "pickle or joblib only if you trust its source: unpickling runs "
-            "code."
-        ) from exc
-    with archive:
-        names = set(archive.namelist())
-        if names != _MEMBERS:
-            raise ModelFileError(
-                f"The archive holds {sorted(names)}, not the members "
-                f"{sorted(_MEMBERS)} of a model file written by "
-                "sklearn_lt.persistence.save."
-            )
-        for info in archive.infolist():
-            if info.filename != _MODULE and info.file_size > _MAX_JSON_BYTES:
-                raise ModelFileError(f"{info.filename} is too large to be metadata.")
-        try:
-            metadata = json.loads(archive.read(_METADATA))
-            history = json.loads(archive.read(_HISTORY))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ModelFileError(f"The model file has invalid JSON: {exc}") from exc
-        weights = archive.read(_MODULE)
-    _expect(metadata, dict, "metadata")
-    if metadata.get("format") != FORMAT:
-        raise ModelFileError(
-            f"The header names format {metadata.get('format')!r}, not {FORMAT!r}."
-        )
-    version = metadata.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelFileError(f"The header has an invalid format_version {version!r}.")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"The file has format version {version}, newer than the version "
-            f"{FORMAT_VERSION} this sklearn_lt reads (it was written by "
-            f"sklearn_lt {metadata.get('sklearn_lt_version')}); upgrade sklearn_lt."
-        )
-    return metadata, weights, history
 
 
 def _rebuild_estimator(cls, metadata):
@@ -426,7 +339,7 @@ def _rebuild_estimator(cls, metadata):
     estimator = cls(**{key: _decode(value, key) for key, value in params.items()})
     try:
         estimator._validate_params()
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise ModelFileError(f"The file has an invalid parameter: {exc}") from exc
     return estimator
 
@@ -439,11 +352,10 @@ def _set_device(estimator, device):
             warnings.warn(
                 f"{exc} Loading the model on device 'cpu' instead.",
                 DeviceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             estimator.set_params(device="cpu")
         return
-    _check_device(device)
     estimator.set_params(device=device)
 
 
@@ -452,15 +364,15 @@ def _set_attributes(estimator, attributes):
     counts = _expect(attributes.get("class_counts_"), list, "class_counts_")
     if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
         raise ModelFileError("class_counts_ must be a list of integers.")
+    if any(c < 0 or c > _MAX_COUNT for c in counts) or sum(counts) > _MAX_COUNT:
+        raise ModelFileError(
+            f"class_counts_ must be non-negative, with a sum of at most 2**53 "
+            f"(got values up to {max(counts, default=0)})."
+        )
     counts = np.asarray(counts, dtype=np.int64)
     # A class may have a count of 0 after partial_fit (declared in classes
-    # but not seen yet); negative counts or no examples at all are malformed.
-    if (
-        classes.size < 2
-        or counts.shape != classes.shape
-        or np.any(counts < 0)
-        or counts.sum() < 1
-    ):
+    # but not seen yet); no examples at all is malformed.
+    if classes.size < 2 or counts.shape != classes.shape or counts.sum() < 1:
         raise ModelFileError(
             "classes_ and class_counts_ must describe at least 2 classes with "
             "non-negative counts, not all zero."
@@ -471,9 +383,14 @@ def _set_attributes(estimator, attributes):
     n_iter = _expect(attributes.get("n_iter_"), int, "n_iter_")
     if n_features < 1 or n_iter < 0:
         raise ModelFileError("n_features_in_ must be >= 1 and n_iter_ >= 0.")
-    unknown = set(attributes) - (_FITTED - {"net_"})
-    if unknown:
-        raise ModelFileError(f"The file has unknown attributes {sorted(unknown)}.")
+    extra = set(attributes) - _KNOWN
+    bad = sorted(
+        key
+        for key in extra
+        if not _ATTRIBUTE_NAME.match(key) or key == "net_" or hasattr(estimator, key)
+    )
+    if bad:
+        raise ModelFileError(f"The file has unknown attributes {bad!r:.200}.")
     estimator.classes_ = classes
     estimator.class_counts_ = counts
     estimator.n_features_in_ = n_features
@@ -483,9 +400,53 @@ def _set_attributes(estimator, attributes):
             raise ModelFileError("feature_names_in_ must be n_features_in_ strings.")
         estimator.feature_names_in_ = np.asarray(names, dtype=object)
     estimator.n_iter_ = n_iter
+    for key in sorted(extra):
+        setattr(estimator, key, _decode(attributes[key], key))
 
 
-def _load_weights(weights):
+def _expected_state(estimator):
+    """Shapes and dtypes of the state_dict the header describes.
+
+    The module is built on the ``meta`` device, which records shapes and
+    allocates nothing, so an absurd ``n_features_in_`` costs nothing here.
+    """
+    try:
+        module, kwargs = estimator._module_spec(
+            estimator.n_features_in_, estimator.classes_.size
+        )
+        with torch.device("meta"):
+            state = module(**kwargs).state_dict()
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
+        raise ModelFileError(
+            f"The header describes a network that cannot be built: {exc}"
+        ) from exc
+    return {key: (tuple(value.shape), value.dtype) for key, value in state.items()}
+
+
+def _load_weights(archive, name):
+    weights = archive.read(name)
+    # torch.load copies every tensor out of the bytes: charge them again.
+    archive.charge(len(weights), f"The weights in {name!r}")
+    # module.pt is itself a zip (torch's format, members stored): bound it too.
+    with BoundedArchive(
+        io.BytesIO(weights),
+        len(weights),
+        name=f"The weights {name!r}",
+        allowed_compression={zipfile.ZIP_STORED},
+        not_zip=f"The weights {name!r} are not in torch.save's zip format, so "
+        "they were refused without running them.",
+    ) as inner:
+        for info in inner.members.values():
+            if info.compress_size != info.file_size:
+                raise ModelFileError(
+                    f"The weights {name!r} have a member {info.filename!r} whose "
+                    "sizes disagree."
+                )
+            if info.filename.endswith(".pkl") and info.file_size > _MAX_PICKLE_BYTES:
+                raise ModelFileError(
+                    f"The weights {name!r} have an index of {info.file_size} "
+                    f"bytes; a state_dict's index is under {_MAX_PICKLE_BYTES}."
+                )
     try:
         state = torch.load(io.BytesIO(weights), map_location="cpu", weights_only=True)
     except Exception as exc:  # the restricted unpickler raises several types
@@ -499,6 +460,41 @@ def _load_weights(weights):
     ):
         raise ModelFileError("The weights in the file are not a state_dict of tensors.")
     for key, value in state.items():
+        if value.layout != torch.strided or value.is_quantized:
+            raise ModelFileError(
+                f"The weight {key!r} in the file is not a dense tensor "
+                f"(layout {value.layout})."
+            )
+        if (
+            not value.is_contiguous()
+            or value.storage_offset() != 0
+            or value.numel() * value.element_size() != value.untyped_storage().nbytes()
+        ):
+            raise ModelFileError(
+                f"The weight {key!r} in the file (shape {tuple(value.shape)}, "
+                f"stride {value.stride()}) is not a contiguous tensor owning "
+                "its storage."
+            )
         if value.is_floating_point() and not torch.isfinite(value).all():
             raise ModelFileError(f"The weight {key!r} in the file is not finite.")
     return state
+
+
+def _check_state(state, expected, cls):
+    problems = []
+    for key in sorted(set(expected) | set(state)):
+        if key not in state:
+            problems.append(f"{key!r} missing")
+        elif key not in expected:
+            problems.append(f"unexpected {key!r}")
+        elif (tuple(state[key].shape), state[key].dtype) != expected[key]:
+            problems.append(
+                f"{key!r} is {tuple(state[key].shape)} {state[key].dtype}, the "
+                f"header says {expected[key][0]} {expected[key][1]}"
+            )
+    if problems:
+        shown = "; ".join(problems[:4]) + ("; ..." if len(problems) > 4 else "")
+        raise ModelFileError(
+            f"The weights in the file do not fit the {cls.__name__} that its "
+            f"parameters describe: {shown}."
+        )
