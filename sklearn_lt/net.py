@@ -32,6 +32,7 @@ from skorch.dataset import Dataset, get_len, unpack_data
 from skorch.utils import TeeGenerator, to_numpy, to_tensor
 from torch.utils.data import DataLoader, Subset
 
+from ._threads import torch_thread_budget
 from .losses import CrossEntropyLoss, _CountLoss
 from .weights import compute_class_weights
 
@@ -525,6 +526,17 @@ class LongTailNet(NeuralNetClassifier):
             module = getattr(self, name + "_")
             if isinstance(module, torch.nn.Module) and module.training != training:
                 module.train(training)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # Training runs on the thread budget of joblib / threadpoolctl.
+        with torch_thread_budget():
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        # So does prediction (predict, predict_proba, forward), including
+        # what the caller does with each batch before asking for the next.
+        with torch_thread_budget():
+            yield from super().forward_iter(X, training=training, device=device)
 
     # The fast epoch of run_single_epoch; False runs skorch's own loop (the
     # reference the tests compare against).
