@@ -5,14 +5,16 @@ are known in advance, or by fitting the same estimator on the same split and
 calling scikit-learn's and imbalanced-learn's own metrics.
 """
 
-import re
-import warnings
-
 import numpy as np
+import pandas as pd
 import pytest
 from imblearn.metrics import geometric_mean_score
+from scipy import stats
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -22,20 +24,19 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
-from sklearn_lt import LinearMarginClassifier, LogitAdjustedClassifier
+from sklearn_lt import LogitAdjustedClassifier
 from sklearn_lt.compare import (
     METRICS,
+    ContenderFailedWarning,
     LongTailedCV,
     compare,
-    default_contenders,
-    digits_lt_split,
-    resolve_contenders,
 )
-from sklearn_lt.datasets import long_tail_counts, make_long_tailed_classification
+from sklearn_lt.datasets import make_long_tailed_classification
 
 # -- helpers ---------------------------------------------------------------------
 
@@ -110,10 +111,16 @@ def tiny():
 def test_table_columns_and_one_row_per_contender(tiny):
     X, y, cv = tiny
     table = compare(["logreg", ("tree", DecisionTreeClassifier())], X, y, cv=cv)
-    expected = ["contender", "family", "n_splits"]
+    expected = ["contender", "family", "estimator", "n_splits", "n_failed", "error"]
     for metric in METRICS:
         expected += [f"{metric}_mean", f"{metric}_std"]
+    expected += ["diff_vs_best_baseline", "p_value"]
     assert list(table.columns) == expected
+    assert (table["n_failed"] == 0).all() and (table["error"] == "").all()
+    assert set(table["estimator"]) == {
+        "StandardScaler() -> LogisticRegression(max_iter=1000)",
+        "DecisionTreeClassifier()",
+    }
     assert sorted(table["contender"]) == ["logreg", "tree"]
     assert (table["n_splits"] == 3).all()
     assert list(table.index) == [0, 1]
@@ -251,12 +258,10 @@ def test_family_marks_estimators_using_this_package(tiny):
     X, y, cv = tiny
     contenders = [
         ("posthoc", LogitAdjustedClassifier(LogisticRegression())),
-        ("ours_in_pipeline", make_pipeline(StandardScaler(), LinearMarginClassifier())),
         ("plain", LogisticRegression()),
     ]
     table = compare(contenders, X, y, cv=cv).set_index("contender")
     assert table.loc["posthoc", "family"] == "sklearn_lt"
-    assert table.loc["ours_in_pipeline", "family"] == "sklearn_lt"
     assert table.loc["plain", "family"] == "baseline"
 
 
@@ -291,19 +296,25 @@ def _poisoned_problem():
     return X, y, cv
 
 
-def test_a_failing_split_gives_nan_scores_and_a_warning():
+def test_a_failing_split_gives_nan_scores_a_count_and_the_error():
     X, y, cv = _poisoned_problem()
     contenders = [("lookup", LookupClassifier()), ("dummy", DummyClassifier())]
-    with pytest.warns(UserWarning, match=r"'lookup' failed on 1 of 2 splits") as rec:
+    with pytest.warns(
+        ContenderFailedWarning, match=r"'lookup' failed on 1 of 2 splits"
+    ) as rec:
         table = compare(contenders, X, y, cv=cv)
-    assert any("poisoned training row" in str(w.message) for w in rec)
+    assert any("ValueError: poisoned training row" in str(w.message) for w in rec)
     row = table.set_index("contender").loc["lookup"]
     for metric in METRICS:
         if not metric.endswith("_seconds"):
             assert np.isnan(row[f"{metric}_mean"]), metric
     assert np.isfinite(row["fit_seconds_mean"])
+    assert row["n_failed"] == 1
+    assert row["error"] == "ValueError: poisoned training row"
     # failed contenders go last; the others are untouched
     assert list(table["contender"]) == ["dummy", "lookup"]
+    assert table.set_index("contender").loc["dummy", "n_failed"] == 0
+    assert table.set_index("contender").loc["dummy", "error"] == ""
     np.testing.assert_allclose(table["balanced_accuracy_mean"][0], 1 / 3)
 
 
@@ -311,9 +322,17 @@ def test_a_contender_failing_every_split_is_kept_with_nan_scores():
     X, y, cv = _poisoned_problem()
     cv = [cv[1], cv[1]]
     with pytest.warns(UserWarning, match=r"'lookup' failed on every split"):
-        table = compare([("lookup", LookupClassifier())], X, y, cv=cv)
+        table, per_split = compare(
+            [("lookup", LookupClassifier())], X, y, cv=cv, return_per_split=True
+        )
     assert table["contender"].tolist() == ["lookup"]
-    assert table.drop(columns=["contender", "family", "n_splits"]).isna().all(axis=None)
+    assert table["n_failed"].tolist() == [2]
+    assert table["error"].tolist() == ["ValueError: poisoned training row"]
+    scores = [
+        f"{m}_{s}" for m in METRICS if m != "fit_seconds" for s in ("mean", "std")
+    ]
+    assert table[scores].isna().all(axis=None)
+    assert per_split["error"].tolist() == ["ValueError: poisoned training row"] * 2
 
 
 def test_error_score_raise_propagates_the_error():
@@ -328,142 +347,7 @@ def test_few_shot_above_many_shot_is_an_error(tiny):
         compare(["logreg"], X, y, cv=cv, few_shot=50, many_shot=10)
 
 
-# -- contenders ---------------------------------------------------------------------
-
-
-def test_unknown_contender_name_lists_the_known_ones(tiny):
-    X, y, cv = tiny
-    with pytest.raises(ValueError, match=r"Unknown contender 'svm'.*svc_rbf_balanced"):
-        compare(["svm"], X, y, cv=cv)
-    with pytest.raises(ValueError, match=r"Cannot drop unknown contender 'nope'"):
-        compare(["logreg"], X, y, cv=cv, drop=["nope"])
-
-
-@pytest.mark.parametrize(
-    "contenders, message",
-    [
-        (["logreg", "logreg"], "given twice"),
-        ([("x", object())], "must be named by a string and be an estimator"),
-        ([42], "name or a \\(name, estimator\\) pair"),
-    ],
-)
-def test_resolve_contenders_rejects_bad_input(contenders, message):
-    with pytest.raises(ValueError, match=message):
-        resolve_contenders(contenders)
-
-
-def test_dropping_every_contender_is_an_error():
-    with pytest.raises(ValueError, match="No contenders left"):
-        resolve_contenders(["logreg"], drop=["logreg"])
-
-
-def test_default_contenders_are_unfitted_clonable_and_named_as_documented():
-    contenders = default_contenders(random_state=7)
-    assert list(contenders) == [
-        "logreg",
-        "logreg_balanced",
-        "linear_svc_balanced",
-        "svc_rbf_balanced",
-        "mlp",
-        "smote_logreg",
-        "oversample_mlp",
-        "balanced_random_forest",
-        "easy_ensemble",
-        "linear_margin_la",
-        "mlp_margin_la",
-        "mlp_margin_ldam_drw",
-        "mlp_margin_elm",
-        "logreg_posthoc_la",
-    ]
-    for estimator in contenders.values():
-        clone(estimator)
-    # every MLP contender, ours and the baselines, gets the same budget
-    mlps = {
-        name: params
-        for name, estimator in contenders.items()
-        for key, params in estimator.get_params().items()
-        if re.fullmatch(r"(mlpclassifier|mlpmarginclassifier)", key)
-    }
-    assert set(mlps) == {
-        "mlp",
-        "oversample_mlp",
-        "mlp_margin_la",
-        "mlp_margin_ldam_drw",
-        "mlp_margin_elm",
-    }
-    budgets = {
-        (
-            mlp.hidden_layer_sizes,
-            mlp.batch_size,
-            mlp.learning_rate_init,
-            mlp.alpha,
-            getattr(mlp, "max_epochs", getattr(mlp, "max_iter", None)),
-            mlp.random_state,
-        )
-        for mlp in mlps.values()
-    }
-    assert len(budgets) == 1
-    assert budgets.pop()[-1] == 7
-
-
-def test_every_default_contender_runs_on_a_tiny_problem():
-    X, y = make_long_tailed_classification(
-        n_samples=150, n_features=5, n_classes=3, imbalance_ratio=5, random_state=0
-    )
-    cv = list(StratifiedKFold(2, shuffle=True, random_state=0).split(X, y))[:1]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # MLP convergence, small-class notes
-        table = compare(None, X, y, cv=cv)
-    assert len(table) == 14
-    assert table["balanced_accuracy_mean"].notna().all()
-    families = dict(zip(table["contender"], table["family"]))
-    ours = {name for name, family in families.items() if family == "sklearn_lt"}
-    assert ours == {
-        "linear_margin_la",
-        "mlp_margin_la",
-        "mlp_margin_ldam_drw",
-        "mlp_margin_elm",
-        "logreg_posthoc_la",
-    }
-
-
-# -- splits --------------------------------------------------------------------------
-
-
-def test_digits_lt_split_gives_long_tailed_train_and_balanced_test():
-    X, y, cv = digits_lt_split(imbalance_ratio=10, n_splits=2, random_state=5)
-    assert len(cv) == 2
-    counts = long_tail_counts(174 - 52, 10, 10, "exponential")
-    for train, test in cv:
-        assert np.intersect1d(train, test).size == 0
-        assert np.bincount(y[train]).tolist() == counts.tolist()
-        assert np.bincount(y[test]).tolist() == [52] * 10
-    # the two splits are drawn with different seeds
-    assert not np.array_equal(X[cv[0][0]], X[cv[1][0]])
-    X_again, y_again, _ = digits_lt_split(
-        imbalance_ratio=10, n_splits=2, random_state=5
-    )
-    np.testing.assert_array_equal(X, X_again)
-    np.testing.assert_array_equal(y, y_again)
-
-
-def test_long_tailed_cv_subsamples_training_folds_only():
-    rng = np.random.RandomState(0)
-    y = np.repeat([0, 1, 2, 3], 50)
-    X = rng.normal(size=(200, 2))
-    base = StratifiedKFold(5, shuffle=True, random_state=0)
-    cv = LongTailedCV(cv=base, imbalance_ratio=10, random_state=0)
-    assert cv.get_n_splits(X, y) == 5
-    expected_counts = long_tail_counts(40, 4, 10, "exponential").tolist()
-    splits = list(cv.split(X, y))
-    for (train, test), (base_train, base_test) in zip(splits, base.split(X, y)):
-        np.testing.assert_array_equal(test, base_test)
-        assert np.isin(train, base_train).all()
-        assert np.all(np.diff(train) > 0)
-        assert np.bincount(y[train]).tolist() == expected_counts
-    # repeated calls agree
-    for (a, _), (b, _) in zip(splits, cv.split(X, y)):
-        np.testing.assert_array_equal(a, b)
+# -- splits ----------------------------------------------------------------------
 
 
 def test_long_tailed_cv_with_int_cv_and_in_compare():
@@ -478,3 +362,204 @@ def test_long_tailed_cv_with_int_cv_and_in_compare():
     )
     np.testing.assert_allclose(table["balanced_accuracy_mean"], 1.0)
     assert per_class["train_count"].tolist() == [40, 20, 10] * 3
+
+
+# -- mixed-type tables -------------------------------------------------------------
+
+
+class RecordingClassifier(ClassifierMixin, BaseEstimator):
+    """Predicts the majority class; keeps the matrix it was fitted on."""
+
+    def fit(self, X, y):
+        self.X_fit_ = np.asarray(X, dtype=float)
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.majority_ = self.classes_[np.argmax(counts)]
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.majority_)
+
+
+def _mixed_frame(n=90, seed=0):
+    rng = np.random.RandomState(seed)
+    y = np.repeat(["x", "y", "z"], [n - 30, 20, 10])
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(size=n) + (y == "y") * 3.0,
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "count": rng.randint(0, 5, n),
+        }
+    )
+    frame.loc[[0, 5, 40, 70], "size"] = np.nan
+    frame.loc[[3, 50], "colour"] = None
+    return frame, y
+
+
+def test_dataframe_preprocessing_is_fitted_on_each_training_fold():
+    frame, y = _mixed_frame()
+    cv = list(StratifiedKFold(3, shuffle=True, random_state=0).split(frame, y))
+    recorded = []
+
+    class Keep(RecordingClassifier):
+        def fit(self, X, y):
+            super().fit(X, y)
+            recorded.append(self.X_fit_)
+            return self
+
+    compare([("keep", Keep())], frame, y, cv=cv, n_jobs=1)
+    assert len(recorded) == 3
+    for (train, _), X_fit in zip(cv, recorded):
+        part = frame.iloc[train]
+        size = part["size"].to_numpy()
+        missing = np.isnan(size)
+        # numeric: the median of this training fold, and a missing indicator
+        np.testing.assert_allclose(X_fit[missing, 0], np.nanmedian(size))
+        np.testing.assert_allclose(X_fit[~missing, 0], size[~missing])
+        np.testing.assert_array_equal(X_fit[:, 2], missing)
+        # categorical: one-hot, missing values a category of their own
+        colours = part["colour"]
+        onehot = X_fit[:, 3:]
+        assert onehot.shape[1] == colours.nunique(dropna=False)
+        np.testing.assert_array_equal(onehot.sum(axis=1), 1)
+
+
+def test_mixed_table_scores_like_a_hand_built_pipeline():
+    frame, y = _mixed_frame(seed=1)
+    cv = list(StratifiedKFold(3, shuffle=True, random_state=0).split(frame, y))
+    with threadpool_limits(1):  # gradient boosting's threads on a busy machine
+        table = compare(["logreg_balanced", "hgb"], frame, y, cv=cv, n_jobs=1)
+    assert table["n_failed"].tolist() == [0, 0]
+    # logreg_balanced by hand: impute and one-hot from sklearn parts, per fold
+    by_hand = make_pipeline(
+        ColumnTransformer(
+            [
+                (
+                    "n",
+                    SimpleImputer(strategy="median", add_indicator=True),
+                    ["size", "count"],
+                ),
+                (
+                    "c",
+                    OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                    ["colour"],
+                ),
+            ]
+        ),
+        StandardScaler(),
+        LogisticRegression(class_weight="balanced", max_iter=1000),
+    )
+    expected = [
+        balanced_accuracy_score(
+            y[test],
+            clone(by_hand).fit(frame.iloc[train], y[train]).predict(frame.iloc[test]),
+        )
+        for train, test in cv
+    ]
+    row = table.set_index("contender").loc["logreg_balanced"]
+    np.testing.assert_allclose(row["balanced_accuracy_mean"], np.mean(expected))
+    # hgb by hand: the string column as a pandas category, NaN left in place
+    hgb = HistGradientBoostingClassifier(random_state=0)
+    expected = []
+    for train, test in cv:
+        train_part = frame.iloc[train].astype({"colour": "category"})
+        levels = train_part["colour"].cat.categories
+        test_part = frame.iloc[test].astype({"colour": pd.CategoricalDtype(levels)})
+        with threadpool_limits(1):
+            pred = clone(hgb).fit(train_part, y[train]).predict(test_part)
+        expected.append(balanced_accuracy_score(y[test], pred))
+    row = table.set_index("contender").loc["hgb"]
+    np.testing.assert_allclose(row["balanced_accuracy_mean"], np.mean(expected))
+
+
+def test_categorical_override_one_hot_encodes_an_integer_column():
+    frame, y = _mixed_frame()
+    recorded = []
+
+    class Keep(RecordingClassifier):
+        def fit(self, X, y):
+            recorded.append(np.asarray(X).shape[1])
+            return super().fit(X, y)
+
+    train, test = next(StratifiedKFold(3, shuffle=True, random_state=0).split(frame, y))
+    cv = [(train, test)]
+    compare([("keep", Keep())], frame, y, cv=cv)
+    compare([("keep", Keep())], frame, y, cv=cv, categorical=["count"])
+    n_counts = frame["count"].iloc[train].nunique()
+    assert recorded[1] == recorded[0] - 1 + n_counts
+    with pytest.raises(ValueError, match=r"'nope' are not columns of X"):
+        compare([("keep", Keep())], frame, y, cv=cv, categorical=["nope"])
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (np.inf, "contain infinite values"),
+        (1e300, "have values too large to standardise"),
+    ],
+)
+def test_features_that_stay_non_finite_are_refused_before_fitting(value, message):
+    frame, y = _mixed_frame()
+    frame.loc[[1, 2], "size"] = [value, -value]
+    fitted = []
+
+    class Keep(RecordingClassifier):
+        def fit(self, X, y):
+            fitted.append(True)
+            return super().fit(X, y)
+
+    with pytest.raises(ValueError, match=rf"column\(s\) size {message}"):
+        compare([("keep", Keep())], frame, y, cv=2)
+    with pytest.raises(ValueError, match=message):
+        compare([("keep", Keep())], frame[["size"]].to_numpy(), y, cv=2)
+    assert not fitted
+
+
+# -- callback and per-split scores ------------------------------------------------
+
+
+def test_callback_gets_each_contender_as_it_finishes(tiny):
+    X, y, cv = tiny
+    seen = []
+
+    def callback(row, per_class, per_split):
+        seen.append((row["contender"], len(per_class), per_split))
+
+    contenders = [("dummy", DummyClassifier()), "logreg"]
+    table, per_split = compare(
+        contenders, X, y, cv=cv, callback=callback, return_per_split=True
+    )
+    assert [name for name, _, _ in seen] == ["dummy", "logreg"]
+    assert [n for _, n, _ in seen] == [3 * 4, 3 * 4]  # splits x classes
+    for name, _, scores in seen:
+        row = table.set_index("contender").loc[name]
+        np.testing.assert_allclose(
+            scores["balanced_accuracy"].mean(), row["balanced_accuracy_mean"]
+        )
+        assert scores["split"].tolist() == [0, 1, 2]
+    assert list(per_split["contender"]) == ["dummy"] * 3 + ["logreg"] * 3
+
+
+def test_paired_columns_for_ours_against_the_best_baseline(tiny):
+    X, y, cv = tiny
+    contenders = [
+        ("dummy", DummyClassifier()),
+        "logreg",
+        (
+            "ours",
+            LogitAdjustedClassifier(
+                make_pipeline(StandardScaler(), LogisticRegression())
+            ),
+        ),
+    ]
+    table, per_split = compare(contenders, X, y, cv=cv, return_per_split=True)
+    table = table.set_index("contender")
+    assert table.loc[["dummy", "logreg"], "p_value"].isna().all()
+    scores = per_split.pivot(
+        index="split", columns="contender", values="balanced_accuracy"
+    )
+    differences = scores["ours"] - scores["logreg"]  # logreg beats the dummy
+    np.testing.assert_allclose(
+        table.loc["ours", "diff_vs_best_baseline"], differences.mean()
+    )
+    expected = stats.ttest_rel(scores["ours"], scores["logreg"]).pvalue  # 3 splits
+    np.testing.assert_allclose(table.loc["ours", "p_value"], expected)

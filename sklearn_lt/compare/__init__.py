@@ -1,0 +1,81 @@
+"""A fair side-by-side comparison of classifiers on long-tailed data.
+
+:func:`compare` runs every contender through the same train/test splits and
+returns one row per contender with the mean and standard deviation over the
+splits of the metrics the long-tail literature reports:
+
+* ``balanced_accuracy`` (:func:`sklearn.metrics.balanced_accuracy_score`, the
+  mean per-class recall),
+* ``f1_macro`` (:func:`sklearn.metrics.f1_score` with ``average="macro"``),
+* ``geometric_mean`` (:func:`imblearn.metrics.geometric_mean_score`),
+* ``many_shot_recall``, ``medium_shot_recall``, ``few_shot_recall``: mean
+  recall of the classes with more than ``many_shot``, between ``few_shot``
+  and ``many_shot``, and fewer than ``few_shot`` *training* examples (the
+  groups of :func:`sklearn_lt.metrics.shot_accuracy`),
+* ``worst_class_recall`` (:func:`sklearn_lt.metrics.worst_class_recall`),
+* ``fit_seconds`` and ``predict_seconds`` per split,
+
+with the number of failed splits and the first error of each contender, and,
+for each of ours, the mean paired difference to the best baseline and a
+paired test's p-value (:mod:`sklearn_lt.compare.stats`).
+
+The splits are either a stratified K-fold, any scikit-learn splitter, an
+iterable of ``(train_indices, test_indices)``, or the long-tailed-train /
+balanced-test protocol of the literature: :func:`digits_lt_split` repeats the
+split of :func:`sklearn_lt.datasets.load_digits_lt`, and
+:class:`LongTailedCV` makes the training folds of any splitter long-tailed
+while leaving the test folds as they are.
+
+The parts, one concept per module:
+
+* :mod:`~sklearn_lt.compare.contenders`: the default field
+  (:func:`default_contenders`), names, one-line descriptions;
+* :mod:`~sklearn_lt.compare.preprocessing`: the per-fold preprocessing of
+  mixed-type tables (scikit-learn's ``ColumnTransformer``);
+* :mod:`~sklearn_lt.compare.splits`: :func:`digits_lt_split`,
+  :class:`LongTailedCV`;
+* :mod:`~sklearn_lt.compare.scoring`: the metrics of one split;
+* :mod:`~sklearn_lt.compare.run`: :func:`compare`, fitting and failures;
+* :mod:`~sklearn_lt.compare.stats`: paired tests against the best baseline;
+* :mod:`~sklearn_lt.compare.results`: a results directory that survives
+  errors and interrupts (written per contender, resumable, with a manifest);
+* :mod:`~sklearn_lt.compare.markdown`: the printed and Markdown tables.
+
+Examples
+--------
+>>> from sklearn_lt.compare import compare, digits_lt_split
+>>> X, y, cv = digits_lt_split(imbalance_ratio=20, n_splits=2)
+>>> table = compare(["logreg", "logreg_balanced"], X, y, cv=cv)
+>>> list(table["contender"])  # sorted by balanced accuracy, best first
+['logreg_balanced', 'logreg']
+>>> bool(table["balanced_accuracy_mean"].between(0.7, 1).all())
+True
+"""
+
+from .contenders import (
+    MLP_EPOCHS,
+    MLP_SETTINGS,
+    contender_family,
+    default_contenders,
+    describe_estimator,
+    resolve_contenders,
+)
+from .run import ContenderFailedWarning, build_table, compare, error_line
+from .scoring import METRICS
+from .splits import LongTailedCV, digits_lt_split
+
+__all__ = [
+    "METRICS",
+    "MLP_EPOCHS",
+    "MLP_SETTINGS",
+    "ContenderFailedWarning",
+    "LongTailedCV",
+    "build_table",
+    "compare",
+    "contender_family",
+    "default_contenders",
+    "describe_estimator",
+    "digits_lt_split",
+    "error_line",
+    "resolve_contenders",
+]

@@ -1,0 +1,345 @@
+"""The contenders of a comparison: the default field, names, descriptions.
+
+:func:`default_contenders` lists the default field (scikit-learn,
+imbalanced-learn and gradient-boosting baselines, and this package's
+classifiers); :func:`resolve_contenders` turns names, ``(name, estimator)``
+pairs or a mapping into the ordered ``{name: estimator}`` that
+:func:`~sklearn_lt.compare.compare` runs; :func:`describe_estimator` gives
+the one-line description shown by ``sklearn-lt compare --list-contenders``
+and in the result table; :func:`contender_family` tells our classifiers from
+the baselines.
+"""
+
+import importlib.util
+import re
+from collections.abc import Mapping
+
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, LinearSVC
+
+from ..linear import LinearMarginClassifier
+from ..mlp import MLPMarginClassifier
+from ..posthoc import LogitAdjustedClassifier
+
+__all__ = [
+    "MLP_EPOCHS",
+    "MLP_SETTINGS",
+    "contender_family",
+    "default_contenders",
+    "describe_estimator",
+    "resolve_contenders",
+]
+
+# One MLP setting shared by every MLP contender, ours and the baselines, so
+# that they differ only in the loss or the resampling: same width, epochs,
+# minibatch size, step size and L2 penalty.
+MLP_SETTINGS = {
+    "hidden_layer_sizes": (128,),
+    "batch_size": 64,
+    "learning_rate_init": 1e-3,
+    "alpha": 1e-4,
+}
+MLP_EPOCHS = 100
+
+
+def _installed(module):
+    """Whether an optional package can be imported (without importing it)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def default_contenders(random_state=0):
+    """The default field of contenders, baselines first.
+
+    Every contender is a plain scikit-learn, imbalanced-learn or sklearn_lt
+    estimator (scaled by a :class:`~sklearn.preprocessing.StandardScaler`
+    where scale matters) that can be copied out of this function and used
+    alone. The MLPs, ours and the baselines, share one setting
+    (:data:`MLP_SETTINGS`, ``MLP_EPOCHS`` epochs): they differ only in the
+    loss or in the resampling. On a table with missing values or
+    categorical columns, :func:`~sklearn_lt.compare.compare` puts a
+    per-fold preprocessing step in front of each
+    (:mod:`sklearn_lt.compare.preprocessing`).
+
+    ==========================  ====================================================
+    name                        estimator
+    ==========================  ====================================================
+    ``logreg``                  ``LogisticRegression``
+    ``logreg_balanced``         ``LogisticRegression(class_weight="balanced")``
+    ``linear_svc_balanced``     ``LinearSVC(class_weight="balanced")``
+    ``svc_rbf_balanced``        ``SVC(kernel="rbf", class_weight="balanced")``
+    ``mlp``                     ``MLPClassifier``
+    ``hgb``                     ``HistGradientBoostingClassifier``
+    ``hgb_balanced``            ``HistGradientBoostingClassifier``, balanced weights
+    ``lightgbm``                ``LGBMClassifier`` (only if LightGBM is installed)
+    ``smote_logreg``            ``SMOTE`` then ``LogisticRegression``
+    ``oversample_mlp``          ``RandomOverSampler`` then ``MLPClassifier``
+    ``balanced_random_forest``  ``BalancedRandomForestClassifier``
+    ``easy_ensemble``           ``EasyEnsembleClassifier``
+    ``linear_margin_la``        ``LinearMarginClassifier("logit_adjusted")``
+    ``mlp_margin_la``           ``MLPMarginClassifier("logit_adjusted")``
+    ``mlp_margin_ldam_drw``     ``MLPMarginClassifier("ldam", reweight="drw")``
+    ``mlp_margin_elm``          ``MLPMarginClassifier("elm")``
+    ``logreg_posthoc_la``       ``LogitAdjustedClassifier`` of ``logreg``
+    ``hgb_posthoc_la``          ``LogitAdjustedClassifier`` of ``hgb``
+    ==========================  ====================================================
+
+    Parameters
+    ----------
+    random_state : int or None, default=0
+        Seed of every randomised contender.
+
+    Returns
+    -------
+    contenders : dict
+        Ordered mapping from name to (unfitted) estimator.
+
+    Raises
+    ------
+    ImportError
+        If imbalanced-learn, which provides several baselines, is missing.
+
+    Examples
+    --------
+    >>> from sklearn_lt.compare import default_contenders
+    >>> contenders = default_contenders()
+    >>> list(contenders)[:3]
+    ['logreg', 'logreg_balanced', 'linear_svc_balanced']
+    >>> contenders["svc_rbf_balanced"]
+    Pipeline(steps=[('standardscaler', StandardScaler()),
+                    ('svc', SVC(class_weight='balanced'))])
+    """
+    try:
+        from imblearn.ensemble import (
+            BalancedRandomForestClassifier,
+            EasyEnsembleClassifier,
+        )
+        from imblearn.over_sampling import SMOTE, RandomOverSampler
+        from imblearn.pipeline import make_pipeline as make_imb_pipeline
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "The default contenders need imbalanced-learn; install it with "
+            "`pip install sklearn-lt[compare]` (or `pip install imbalanced-learn`)."
+        ) from exc
+
+    seed = random_state
+
+    def scaled(estimator):
+        return make_pipeline(StandardScaler(), estimator)
+
+    def logreg(**kwargs):
+        return LogisticRegression(max_iter=1000, **kwargs)
+
+    def sk_mlp():
+        return MLPClassifier(**MLP_SETTINGS, max_iter=MLP_EPOCHS, random_state=seed)
+
+    def hgb(**kwargs):
+        return HistGradientBoostingClassifier(random_state=seed, **kwargs)
+
+    def our_mlp(loss, **kwargs):
+        return MLPMarginClassifier(
+            loss,
+            **MLP_SETTINGS,
+            max_epochs=MLP_EPOCHS,
+            random_state=seed,
+            **kwargs,
+        )
+
+    contenders = {
+        # scikit-learn baselines
+        "logreg": scaled(logreg()),
+        "logreg_balanced": scaled(logreg(class_weight="balanced")),
+        "linear_svc_balanced": scaled(
+            LinearSVC(class_weight="balanced", random_state=seed)
+        ),
+        "svc_rbf_balanced": scaled(SVC(kernel="rbf", class_weight="balanced")),
+        "mlp": scaled(sk_mlp()),
+        "hgb": hgb(),
+        "hgb_balanced": hgb(class_weight="balanced"),
+    }
+    if _installed("lightgbm"):  # pragma: no cover - optional extra
+        from lightgbm import LGBMClassifier
+
+        contenders["lightgbm"] = LGBMClassifier(random_state=seed, verbose=-1)
+    contenders.update(
+        {
+            # imbalanced-learn baselines
+            "smote_logreg": make_imb_pipeline(
+                StandardScaler(), SMOTE(random_state=seed), logreg()
+            ),
+            "oversample_mlp": make_imb_pipeline(
+                StandardScaler(), RandomOverSampler(random_state=seed), sk_mlp()
+            ),
+            "balanced_random_forest": BalancedRandomForestClassifier(
+                sampling_strategy="all",
+                replacement=True,
+                bootstrap=False,
+                random_state=seed,
+            ),
+            "easy_ensemble": EasyEnsembleClassifier(random_state=seed),
+            # sklearn_lt
+            "linear_margin_la": scaled(
+                LinearMarginClassifier("logit_adjusted", random_state=seed)
+            ),
+            "mlp_margin_la": scaled(our_mlp("logit_adjusted")),
+            "mlp_margin_ldam_drw": scaled(our_mlp("ldam", reweight="drw")),
+            "mlp_margin_elm": scaled(our_mlp("elm")),
+            "logreg_posthoc_la": LogitAdjustedClassifier(scaled(logreg())),
+            "hgb_posthoc_la": LogitAdjustedClassifier(hgb()),
+        }
+    )
+    return contenders
+
+
+def resolve_contenders(contenders=None, *, drop=None, random_state=0):
+    """Turn names, pairs or a mapping into an ordered ``{name: estimator}``.
+
+    Parameters
+    ----------
+    contenders : None, mapping, or list of str and (name, estimator) pairs, \
+            default=None
+        None: all of :func:`default_contenders`. A mapping ``{name:
+        estimator}`` is used as is. In a list, a string picks that default
+        contender by name and a pair ``(name, estimator)`` adds one of your
+        own, for example ``["svc_rbf_balanced", ("mine", MyClassifier())]``.
+
+    drop : iterable of str, default=None
+        Names to leave out.
+
+    random_state : int or None, default=0
+        Seed of the default contenders picked by name.
+
+    Returns
+    -------
+    contenders : dict
+        Ordered mapping from name to estimator.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones), a duplicated
+        name, something that is not an estimator, or an empty result.
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from sklearn_lt.compare import default_contenders, resolve_contenders
+    >>> list(resolve_contenders(["logreg", ("tree", DecisionTreeClassifier())]))
+    ['logreg', 'tree']
+    >>> n_default = len(default_contenders())
+    >>> len(resolve_contenders(drop=["easy_ensemble"])) == n_default - 1
+    True
+    """
+    defaults = None
+
+    def default(name):
+        nonlocal defaults
+        if defaults is None:
+            defaults = default_contenders(random_state=random_state)
+        if name not in defaults:
+            raise ValueError(
+                f"Unknown contender {name!r}; the default contenders are: "
+                f"{', '.join(defaults)}."
+            )
+        return defaults[name]
+
+    if contenders is None:
+        resolved = dict(default_contenders(random_state=random_state))
+    elif isinstance(contenders, Mapping):
+        resolved = dict(contenders)
+    elif isinstance(contenders, str):
+        resolved = {contenders: default(contenders)}
+    else:
+        resolved = {}
+        for item in contenders:
+            if isinstance(item, str):
+                name, estimator = item, default(item)
+            elif isinstance(item, tuple) and len(item) == 2:
+                name, estimator = item
+            else:
+                raise ValueError(
+                    "Each contender must be a default contender's name or a "
+                    f"(name, estimator) pair; got {item!r}."
+                )
+            if name in resolved:
+                raise ValueError(f"Contender {name!r} is given twice.")
+            resolved[name] = estimator
+    for name, estimator in resolved.items():
+        if not isinstance(name, str) or not hasattr(estimator, "fit"):
+            raise ValueError(
+                f"Contender {name!r} must be named by a string and be an "
+                f"estimator with fit and predict; got {estimator!r}."
+            )
+    for name in drop or ():
+        if name not in resolved:
+            raise ValueError(
+                f"Cannot drop unknown contender {name!r}; the contenders are: "
+                f"{', '.join(resolved)}."
+            )
+        del resolved[name]
+    if not resolved:
+        raise ValueError("No contenders left to compare.")
+    return resolved
+
+
+def contender_family(estimator):
+    """``"sklearn_lt"`` if any part of ``estimator`` comes from this package.
+
+    Parameters
+    ----------
+    estimator : object
+        A contender.
+
+    Returns
+    -------
+    family : {"sklearn_lt", "baseline"}
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn_lt import LogitAdjustedClassifier
+    >>> from sklearn_lt.compare import contender_family
+    >>> contender_family(LogisticRegression())
+    'baseline'
+    >>> contender_family(LogitAdjustedClassifier(LogisticRegression()))
+    'sklearn_lt'
+    """
+    parts = [estimator]
+    if isinstance(estimator, BaseEstimator):
+        parts += list(estimator.get_params(deep=True).values())
+    for part in parts:
+        if type(part).__module__.split(".")[0] == "sklearn_lt":
+            return "sklearn_lt"
+    return "baseline"
+
+
+def describe_estimator(estimator):
+    """A one-line description of an estimator: its repr, pipelines as steps.
+
+    The repr shows only the parameters that differ from the defaults
+    (scikit-learn's ``print_changed_only``); a pipeline is written as its
+    steps joined by ``->``.
+
+    Parameters
+    ----------
+    estimator : object
+        A contender.
+
+    Returns
+    -------
+    description : str
+        One line, without newlines.
+
+    Examples
+    --------
+    >>> from sklearn_lt.compare import default_contenders, describe_estimator
+    >>> describe_estimator(default_contenders()["svc_rbf_balanced"])
+    "StandardScaler() -> SVC(class_weight='balanced')"
+    """
+    if isinstance(estimator, Pipeline):
+        return " -> ".join(describe_estimator(step) for _, step in estimator.steps)
+    return re.sub(r"\s+", " ", repr(estimator)).strip()

@@ -1,0 +1,121 @@
+"""Scoring one split: every metric of the result table from one prediction.
+
+The metrics (:data:`METRICS`) are those the long-tail literature reports:
+balanced accuracy, macro-F1, geometric mean, many/medium/few-shot recall,
+worst-class recall, and the seconds ``fit`` and ``predict`` took. They are
+computed with scikit-learn's and imbalanced-learn's own functions.
+"""
+
+import time
+from collections.abc import Mapping
+
+import numpy as np
+from sklearn.metrics import balanced_accuracy_score, f1_score, get_scorer
+from sklearn.utils.validation import column_or_1d
+
+from ..metrics import per_class_recall, worst_class_recall
+
+__all__ = ["METRICS", "SHOT_METRICS"]
+
+#: The metrics of the result table, in column order (each gets ``_mean`` and
+#: ``_std`` columns).
+METRICS = (
+    "balanced_accuracy",
+    "f1_macro",
+    "geometric_mean",
+    "many_shot_recall",
+    "medium_shot_recall",
+    "few_shot_recall",
+    "worst_class_recall",
+    "fit_seconds",
+    "predict_seconds",
+)
+
+#: The shot-group metrics (NaN for a group without a class).
+SHOT_METRICS = ("many_shot_recall", "medium_shot_recall", "few_shot_recall")
+
+_RECALL_PREFIX = "recall_class_"
+
+
+class _LongTailScorer:
+    """Scorer for ``cross_validate`` returning every metric of one fold.
+
+    Predicts once, then returns a dict: the summary metrics, the seconds
+    ``predict`` took, the recall of each class of ``labels`` under the key
+    ``recall_class_<i>`` (NaN if the fold has no example of it), and the
+    scores of the extra scorers.
+    """
+
+    def __init__(self, labels, extra_scorers):
+        self.labels = labels
+        self.extra_scorers = extra_scorers
+
+    def __call__(self, estimator, X, y_true):
+        start = time.perf_counter()
+        y_pred = estimator.predict(X)
+        seconds = time.perf_counter() - start
+        y_true = column_or_1d(y_true)
+        present = self.labels[np.isin(self.labels, y_true)]
+        recall = per_class_recall(y_true, y_pred, labels=self.labels)["recall"]
+        scores = {
+            "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
+            "f1_macro": f1_score(
+                y_true, y_pred, labels=present, average="macro", zero_division=0
+            ),
+            "geometric_mean": _geometric_mean(y_true, y_pred, present),
+            "worst_class_recall": worst_class_recall(y_true, y_pred),
+            "predict_seconds": seconds,
+        }
+        for i, value in enumerate(recall.to_numpy(dtype=float)):
+            scores[f"{_RECALL_PREFIX}{i}"] = value
+        for name, scorer in self.extra_scorers.items():
+            scores[name] = scorer(estimator, X, y_true)
+        return {key: float(value) for key, value in scores.items()}
+
+
+def _geometric_mean(y_true, y_pred, labels):
+    from imblearn.metrics import geometric_mean_score
+
+    return geometric_mean_score(y_true, y_pred, labels=labels, average="multiclass")
+
+
+def _extra_scorers(scoring):
+    """Normalise ``scoring`` to ``{name: scorer}``."""
+    if scoring is None:
+        return {}
+    if isinstance(scoring, str):
+        scoring = [scoring]
+    elif callable(scoring):
+        scoring = {"score": scoring}
+    if isinstance(scoring, Mapping):
+        items = list(scoring.items())
+    else:
+        items = [(name, name) for name in scoring]
+    scorers = {}
+    reserved = set(METRICS) | {"fit_time", "score_time"}
+    for name, scorer in items:
+        if name in reserved or str(name).startswith(_RECALL_PREFIX):
+            raise ValueError(
+                f"The extra scorer name {name!r} clashes with a built-in metric."
+            )
+        scorers[name] = get_scorer(scorer) if isinstance(scorer, str) else scorer
+    return scorers
+
+
+def _shot_recalls(recall, train_counts, many_shot, few_shot):
+    """Mean recall of the many-, medium- and few-shot classes of one fold.
+
+    The groups are those of :func:`sklearn_lt.metrics.shot_accuracy`;
+    classes with an undefined (NaN) recall are left out.
+    """
+    groups = {
+        "many_shot_recall": train_counts > many_shot,
+        "medium_shot_recall": (train_counts >= few_shot) & (train_counts <= many_shot),
+        "few_shot_recall": train_counts < few_shot,
+    }
+    scores = {}
+    for name, members in groups.items():
+        values = recall[members]
+        values = values[~np.isnan(values)]
+        scores[name] = float(values.mean()) if values.size else np.nan
+    return scores

@@ -1,0 +1,182 @@
+"""Tests of sklearn_lt.compare.contenders: the default field and its names."""
+
+import re
+import warnings
+
+import pytest
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_lt import LinearMarginClassifier, LogitAdjustedClassifier
+from sklearn_lt.compare import (
+    compare,
+    contender_family,
+    default_contenders,
+    describe_estimator,
+    resolve_contenders,
+)
+from sklearn_lt.datasets import make_long_tailed_classification
+
+BASE_NAMES = [
+    "logreg",
+    "logreg_balanced",
+    "linear_svc_balanced",
+    "svc_rbf_balanced",
+    "mlp",
+    "hgb",
+    "hgb_balanced",
+    "smote_logreg",
+    "oversample_mlp",
+    "balanced_random_forest",
+    "easy_ensemble",
+    "linear_margin_la",
+    "mlp_margin_la",
+    "mlp_margin_ldam_drw",
+    "mlp_margin_elm",
+    "logreg_posthoc_la",
+    "hgb_posthoc_la",
+]
+OURS = {
+    "linear_margin_la",
+    "mlp_margin_la",
+    "mlp_margin_ldam_drw",
+    "mlp_margin_elm",
+    "logreg_posthoc_la",
+    "hgb_posthoc_la",
+}
+
+
+def _expected_names():
+    """The documented names; LightGBM's only when it is installed."""
+    import importlib.util
+
+    names = list(BASE_NAMES)
+    if importlib.util.find_spec("lightgbm") is not None:
+        names.insert(names.index("hgb_balanced") + 1, "lightgbm")
+    return names
+
+
+def test_unknown_contender_name_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"Unknown contender 'svm'.*svc_rbf_balanced"):
+        resolve_contenders(["svm"])
+    with pytest.raises(ValueError, match=r"Cannot drop unknown contender 'nope'"):
+        resolve_contenders(["logreg"], drop=["nope"])
+
+
+@pytest.mark.parametrize(
+    "contenders, message",
+    [
+        (["logreg", "logreg"], "given twice"),
+        ([("x", object())], "must be named by a string and be an estimator"),
+        ([42], "name or a \\(name, estimator\\) pair"),
+    ],
+)
+def test_resolve_contenders_rejects_bad_input(contenders, message):
+    with pytest.raises(ValueError, match=message):
+        resolve_contenders(contenders)
+
+
+def test_dropping_every_contender_is_an_error():
+    with pytest.raises(ValueError, match="No contenders left"):
+        resolve_contenders(["logreg"], drop=["logreg"])
+
+
+def test_default_contenders_are_unfitted_clonable_and_named_as_documented():
+    contenders = default_contenders(random_state=7)
+    assert list(contenders) == _expected_names()
+    for estimator in contenders.values():
+        clone(estimator)
+    # every MLP contender, ours and the baselines, gets the same budget
+    mlps = {
+        name: params
+        for name, estimator in contenders.items()
+        for key, params in estimator.get_params().items()
+        if re.fullmatch(r"(mlpclassifier|mlpmarginclassifier)", key)
+    }
+    assert set(mlps) == {
+        "mlp",
+        "oversample_mlp",
+        "mlp_margin_la",
+        "mlp_margin_ldam_drw",
+        "mlp_margin_elm",
+    }
+    budgets = {
+        (
+            mlp.hidden_layer_sizes,
+            mlp.batch_size,
+            mlp.learning_rate_init,
+            mlp.alpha,
+            getattr(mlp, "max_epochs", getattr(mlp, "max_iter", None)),
+            mlp.random_state,
+        )
+        for mlp in mlps.values()
+    }
+    assert len(budgets) == 1
+    assert budgets.pop()[-1] == 7
+
+
+def test_gradient_boosting_contenders_are_what_their_names_say():
+    contenders = default_contenders(random_state=3)
+    plain, balanced = contenders["hgb"], contenders["hgb_balanced"]
+    ours = contenders["hgb_posthoc_la"]
+    assert type(plain) is HistGradientBoostingClassifier
+    assert plain.class_weight is None and plain.random_state == 3
+    assert balanced.class_weight == "balanced"
+    assert isinstance(ours, LogitAdjustedClassifier)
+    assert type(ours.estimator) is HistGradientBoostingClassifier
+    assert ours.estimator.get_params() == plain.get_params()
+    # native categorical support, used by the preprocessing of mixed tables
+    assert plain.categorical_features == "from_dtype"
+
+
+def test_family_marks_estimators_using_this_package():
+    assert contender_family(LogitAdjustedClassifier(LogisticRegression())) == (
+        "sklearn_lt"
+    )
+    assert contender_family(
+        make_pipeline(StandardScaler(), LinearMarginClassifier())
+    ) == ("sklearn_lt")
+    assert contender_family(LogisticRegression()) == "baseline"
+    families = {
+        name: contender_family(estimator)
+        for name, estimator in default_contenders().items()
+    }
+    assert {name for name, family in families.items() if family == "sklearn_lt"} == (
+        OURS
+    )
+
+
+def test_describe_estimator_is_one_line_and_names_the_parts():
+    contenders = default_contenders()
+    for name, estimator in contenders.items():
+        text = describe_estimator(estimator)
+        assert "\n" not in text and text == text.strip(), name
+    assert describe_estimator(contenders["logreg_balanced"]) == (
+        "StandardScaler() -> LogisticRegression(class_weight='balanced', max_iter=1000)"
+    )
+    assert describe_estimator(contenders["hgb_posthoc_la"]) == (
+        "LogitAdjustedClassifier(estimator=HistGradientBoostingClassifier("
+        "random_state=0))"
+    )
+
+
+@pytest.mark.slow  # fits every default contender, the MLPs included
+def test_every_default_contender_runs_on_a_tiny_problem():
+    X, y = make_long_tailed_classification(
+        n_samples=150, n_features=5, n_classes=3, imbalance_ratio=5, random_state=0
+    )
+    cv = list(StratifiedKFold(2, shuffle=True, random_state=0).split(X, y))[:1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLP convergence, small-class notes
+        table = compare(None, X, y, cv=cv)
+    assert sorted(table["contender"]) == sorted(_expected_names())
+    assert table["balanced_accuracy_mean"].notna().all()
+    assert (table["n_failed"] == 0).all()
+    families = dict(zip(table["contender"], table["family"]))
+    assert {name for name, family in families.items() if family == "sklearn_lt"} == (
+        OURS
+    )
