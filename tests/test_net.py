@@ -206,3 +206,167 @@ def test_long_tail_net_trains_on_cuda_and_moves_data_once():
     assert next(net.module_.parameters()).is_cuda
     assert net.criterion_.class_counts.is_cuda
     assert net.predict(X).shape == (len(y),)
+
+
+# --------------------------------------------------------------------------
+# The fast epoch loop gives skorch's results
+# --------------------------------------------------------------------------
+class SkorchLoopNet(LongTailNet):
+    """LongTailNet with skorch's own run_single_epoch (the reference)."""
+
+    _fast_loop = False
+
+
+class BatchLog(Callback):
+    """Logs every batch-hook call with what it was given."""
+
+    def initialize(self):
+        self.calls = []
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        self.calls.append(("begin", training, len(batch[1])))
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        self.calls.append(("end", training, len(batch[1]), loss.item()))
+
+    def on_grad_computed(self, net, named_parameters, training=None, **kwargs):
+        norms = [float(p.grad.norm()) for _, p in named_parameters]
+        self.calls.append(("grad", training, norms))
+
+
+def _mlp_net(cls, **kwargs):
+    from sklearn_lt.modules import MLPModule
+
+    params = {
+        "module__n_features": 5,
+        "module__n_classes": 3,
+        "module__hidden_layer_sizes": (16,),
+        "module__dropout": 0.1,
+        "criterion": LogitAdjustedLoss,
+        "optimizer": torch.optim.Adam,
+        "lr": 0.01,
+        "alpha": 1e-3,
+        "batch_size": 16,
+        "max_epochs": 4,
+        "iterator_train__shuffle": True,
+        "verbose": 0,
+    }
+    return cls(MLPModule, **{**params, **kwargs})
+
+
+def _fit_both(X, y, **kwargs):
+    nets = []
+    for cls in (LongTailNet, SkorchLoopNet):
+        torch.manual_seed(7)
+        nets.append(_mlp_net(cls, **kwargs).fit(X, y))
+    return nets
+
+
+def _assert_same(fast, slow, keys=("train_loss",)):
+    for key in keys:
+        assert fast.history[:, key] == slow.history[:, key], key
+    assert fast.history[:, "batches"] == slow.history[:, "batches"]
+    for (name, a), (_, b) in zip(
+        fast.module_.state_dict().items(), slow.module_.state_dict().items()
+    ):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
+def test_fast_loop_gives_skorchs_history_and_weights():
+    X, y = _data()
+    weights = np.linspace(0.2, 1.0, len(y)).astype(np.float32)
+    fast, slow = _fit_both({"X": X, "sample_weight": weights}, y)
+    _assert_same(fast, slow)
+    assert len(fast.history[-1, "batches"]) == 6  # 90 rows in batches of 16
+
+
+def test_fast_loop_with_validation_and_batch_hook_callbacks_matches_skorch():
+    from skorch.dataset import ValidSplit
+
+    X, y = _data()
+    logs = []
+    nets = []
+    for cls in (LongTailNet, SkorchLoopNet):
+        torch.manual_seed(7)
+        log = BatchLog()
+        nets.append(
+            _mlp_net(
+                cls, train_split=ValidSplit(3, stratified=True), callbacks=[log]
+            ).fit(X, y)
+        )
+        logs.append(log.calls)
+    fast, slow = nets
+    _assert_same(fast, slow, keys=("train_loss", "valid_loss", "valid_acc"))
+    assert logs[0] == logs[1]
+    kinds = {(call[0], call[1]) for call in logs[0]}
+    assert kinds == {
+        ("begin", True),
+        ("end", True),
+        ("grad", True),
+        ("begin", False),
+        ("end", False),
+    }
+
+
+def test_epoch_scoring_on_train_batches_still_gets_its_batches():
+    from skorch.callbacks import EpochScoring
+
+    X, y = _data()
+    nets = _fit_both(
+        X, y, callbacks=[EpochScoring("accuracy", on_train=True, name="train_acc")]
+    )
+    fast, slow = nets
+    _assert_same(fast, slow, keys=("train_loss", "train_acc"))
+    assert 0 < fast.history[-1, "train_acc"] <= 1
+
+
+def test_lr_scheduler_stepping_every_batch_still_steps():
+    from skorch.callbacks import LRScheduler
+
+    X, y = _data()
+    scheduler = LRScheduler("StepLR", step_size=1, gamma=0.5, step_every="batch")
+    fast, slow = _fit_both(X, y, callbacks=[("lr", scheduler)])
+    _assert_same(fast, slow)
+    # 4 epochs x 6 batches, halving after every batch.
+    assert fast.optimizer_.param_groups[0]["lr"] == pytest.approx(0.01 * 0.5**24)
+
+
+def test_non_finite_loss_is_caught_in_the_epoch_it_happens():
+    X, y = _data()
+    X[50, 1] = np.inf
+    net = LongTailNet(nn.Linear(5, 3), batch_size=16, max_epochs=3, verbose=0)
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1: .*inputs X contain NaN"):
+        net.fit(X, y)
+
+
+def test_adam_is_fused_by_default_and_matches_the_plain_implementation():
+    X, y = _data()
+    torch.manual_seed(3)
+    fused = _mlp_net(LongTailNet, module__dropout=0.0).fit(X, y)
+    torch.manual_seed(3)
+    plain = _mlp_net(LongTailNet, module__dropout=0.0, optimizer__foreach=False)
+    plain.fit(X, y)
+    assert fused.optimizer_.defaults["fused"] is True
+    assert not plain.optimizer_.defaults.get("fused")
+    for a, b in zip(fused.module_.parameters(), plain.module_.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        fused.history[:, "train_loss"], plain.history[:, "train_loss"], rtol=1e-6
+    )
+
+
+def test_tensor_iterator_chunks_give_the_dataloaders_batches(monkeypatch):
+    import sklearn_lt.net
+
+    monkeypatch.setattr(sklearn_lt.net, "_CHUNK_BYTES", 100)  # 1-2 batches a chunk
+    X, y = _data()
+    dataset = Dataset(X, y)
+    torch.manual_seed(5)
+    expected = list(DataLoader(dataset, batch_size=7, shuffle=True))
+    torch.manual_seed(5)
+    got = list(TensorBatchIterator(dataset, batch_size=7, shuffle=True))
+    assert len(got) == len(expected) == 13
+    for (xg, yg), (xe, ye) in zip(got, expected):
+        torch.testing.assert_close(xg, xe)
+        torch.testing.assert_close(yg, ye)
