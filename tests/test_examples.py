@@ -39,6 +39,20 @@ def test_example_has_a_gallery_title(script):
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.name)
+def test_example_is_split_into_cells_and_reads_the_small_settings(script):
+    # The docs build (and CI) runs the gallery with SKLEARN_LT_EXAMPLE_FAST=1:
+    # an example that ignores it would run at full size there.
+    source = script.read_text()
+    assert "# %%" in source, "sphinx-gallery cells start with '# %%'"
+    assert "SKLEARN_LT_EXAMPLE_FAST" in source
+
+
+def test_gallery_has_a_header():
+    # sphinx-gallery refuses a gallery directory without one.
+    assert (EXAMPLES / "GALLERY_HEADER.rst").is_file()
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.name)
 def test_example_runs(script, monkeypatch, tmp_path):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
