@@ -717,6 +717,8 @@ def plot_per_class_recall_panels(
             title += f"\nbalanced acc. {mean:.3f}" + (
                 f" ± {std:.3f}" if pd.notna(std) else ""
             )
+            if reference is not None and reference[0] == name:
+                title += " (the reference)"
         elif facts or np.isnan(values).all():
             title += "\nno score"
         ax.set_title(title, loc="left", fontsize="small", color=color)

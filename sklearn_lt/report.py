@@ -111,8 +111,8 @@ tr.ours td.name { border-left: 4px solid var(--ours); }
 tr.baseline td.name { border-left: 4px solid #bdbdbd; }
 td.name b { color: var(--ours); }
 tr.baseline td.name b { color: #333; }
-.est { color: #777; font-size: 11.5px; overflow-wrap: anywhere;
-       max-width: 280px; }
+.est { color: #777; font-size: 11.5px; max-width: 300px; white-space: nowrap;
+       overflow: hidden; text-overflow: ellipsis; }
 .tag { display: inline-block; font-size: 11.5px; padding: 0 6px;
        border-radius: 8px; background: #e6e6e6; color: #333; }
 tr.ours .tag { background: var(--ours); color: #fff; }
@@ -225,7 +225,9 @@ def _results_table(table):
         name = f"<b>{_text(row['contender'])}</b>"
         estimator = _row_value(row, "estimator", "")
         if estimator:
-            name += f'<div class="est">{_text(estimator)}</div>'
+            name += (
+                f'<div class="est" title="{_text(estimator)}">{_text(estimator)}</div>'
+            )
         tag = "ours" if family == "sklearn_lt" else family or ""
         cells = [
             f'<td class="num">{rank}</td>',
@@ -381,8 +383,8 @@ def _headline(table):
 def write_html_report(path, table, per_class=None, meta=None):
     """Write one self-contained ``report.html`` of a comparison.
 
-    The page has a title, a headline (the best of this package's
-    contenders and the best baseline, then ``meta["statistics"]``), the
+    The page has a title, a headline (``meta["statistics"]``, or without
+    it the best of this package's contenders and the best baseline), the
     failures paragraph, the run (command, data, class counts, settings,
     machine, wall time), the result table (every contender, best first;
     failed rows red with their error, partly failed rows amber), the plots
@@ -481,7 +483,8 @@ def write_html_report(path, table, per_class=None, meta=None):
         "accuracy (mean ± std over the splits); the other scores are means "
         "over the splits (hover for the std).</p>",
     ]
-    headline = _headline(table)
+    # the statistics sentence, or (without one) the best of each family
+    headline = "" if meta.get("statistics") else _headline(table)
     if headline or meta.get("statistics"):
         parts.append('<div class="box">')
         parts.append(headline)

@@ -213,6 +213,8 @@ def test_panels_ours_coloured_baselines_grey_and_reference_line():
         assert hex_of(lines[name].get_color()) == expected
         # every panel but the best baseline's own shows it as the reference
         assert ("best baseline" in lines) == (name != best_baseline)
+        is_reference = ax.get_title(loc="left").endswith("(the reference)")
+        assert is_reference == (name == best_baseline)
         if name != best_baseline:
             reference = per_class[per_class["contender"] == best_baseline]
             by_class = reference.groupby("class")[["train_count", "recall"]].mean()

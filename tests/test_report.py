@@ -278,3 +278,20 @@ def test_with_real_plots(tmp_path):
     assert len(sources) == len(written) == 2
     for source, path in zip(sources, written):
         assert base64.b64decode(source.split(",", 1)[1]) == path.read_bytes()
+
+
+def test_headline_names_the_best_of_each_family_unless_statistics_given(
+    tmp_path, table
+):
+    page = parse(write_html_report(tmp_path / "r.html", table, None, {}))
+    text = " ".join(" ".join(page.text).split())
+    # the failed "smote" has no score: the best scored baseline is the 0.85 one
+    assert (
+        "Best sklearn_lt contender: ours_la (0.900); "
+        "best baseline: <script>alert(1)</script> (0.850)."
+    ) in text
+    meta = {"statistics": "ours_la vs best baseline: +0.050."}
+    page = parse(write_html_report(tmp_path / "r.html", table, None, meta))
+    text = " ".join(" ".join(page.text).split())
+    assert "ours_la vs best baseline: +0.050." in text
+    assert "Best sklearn_lt contender" not in text
