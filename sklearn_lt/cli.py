@@ -2,39 +2,46 @@
 
 ``sklearn-lt compare`` runs :func:`sklearn_lt.compare.compare` on the bundled
 long-tailed digits (:func:`sklearn_lt.compare.digits_lt_split`, nothing
-downloads) or on a CSV file, shows a progress bar, prints the result table
-sorted by balanced accuracy and writes to ``--out``:
+downloads) or on a table of your own (CSV with any delimiter, or Parquet;
+numeric, string and categorical columns, missing values), shows a progress
+bar with one step per fit, prints the result table sorted by balanced
+accuracy and writes to ``--out``:
 
-* ``results.csv``: the full table (every metric's mean and std),
-* ``results.md``: a Markdown table of the main metrics, with the command line
-  and the machine,
-* ``per_class_recall.csv``: per-class recall of every contender and split,
-* ``per_class_recall.png`` and ``balanced_accuracy.png``: the plots of
-  :mod:`sklearn_lt.plotting` (skipped, with a note, without matplotlib).
+* ``results.csv``: the full table (every metric's mean and std, failed
+  splits and errors, the paired test against the best baseline),
+* ``per_class_recall.csv`` and ``per_split_scores.csv``: per-class recall
+  and every score of every contender and split,
+* ``results.md``: a Markdown table of the main metrics, with the command
+  line, the data, the class counts, the machine, the statistics and the
+  failures,
+* ``balanced_accuracy.png`` and ``per_class_recall.png`` (skipped, with a
+  note, without matplotlib), and ``report.html``, one self-contained page
+  with the table and the plots,
+* ``manifest.json``: what identifies the comparison, for ``--resume``.
 
-Errors in the arguments or the data print one line to stderr and exit with
-status 2, as argparse does.
+Each contender is written the moment it finishes, so an interrupt (Ctrl-C)
+or a crash keeps finished work. Errors in the arguments or the data print
+one line to stderr and exit with status 2, as argparse does; status 1 means
+every contender failed.
+
+This module imports nothing heavier than :mod:`argparse` until a command
+runs, so ``sklearn-lt --help`` is instant.
 
 Examples
 --------
 >>> from sklearn_lt.cli import main
 >>> main(["compare", "--list-contenders"])  # doctest: +ELLIPSIS
-logreg
-logreg_balanced
+logreg  ...LogisticRegression(max_iter=1000)
 ...
 0
 """
 
 import argparse
-import os
-import platform
 import shlex
 import sys
+import time
 import warnings
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 __all__ = ["main"]
 
@@ -42,20 +49,7 @@ PROG = "sklearn-lt"
 DEFAULT_OUT = "sklearn_lt_results"
 DEFAULT_IMBALANCE_RATIO = 20
 DEFAULT_CV = 5
-
-# Columns of the printed and Markdown tables: (header, metric); each metric
-# shows its mean, and balanced accuracy also its std.
-_DISPLAY = (
-    ("balanced acc.", "balanced_accuracy"),
-    ("macro-F1", "f1_macro"),
-    ("G-mean", "geometric_mean"),
-    ("many-shot", "many_shot_recall"),
-    ("medium-shot", "medium_shot_recall"),
-    ("few-shot", "few_shot_recall"),
-    ("worst class", "worst_class_recall"),
-    ("fit s", "fit_seconds"),
-    ("predict s", "predict_seconds"),
-)
+DEFAULT_SHOT_THRESHOLDS = (100, 20)
 
 
 class CommandLineError(Exception):
@@ -102,6 +96,28 @@ def _names(text):
     return names
 
 
+def _shot_thresholds(text):
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        many, few = (int(part) for part in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected two integers MANY,FEW such as 100,20; got {text!r}"
+        ) from None
+    if not many >= few >= 1:
+        raise argparse.ArgumentTypeError(f"expected MANY >= FEW >= 1, got {many},{few}")
+    return many, few
+
+
+def _separator(text):
+    text = {"\\t": "\t", "tab": "\t"}.get(text, text)
+    if len(text) != 1:
+        raise argparse.ArgumentTypeError(
+            f"expected one character (or \\t for a tab), got {text!r}"
+        )
+    return text
+
+
 def build_parser():
     """The ``sklearn-lt`` argument parser.
 
@@ -118,7 +134,7 @@ def build_parser():
             "Classifiers for imbalanced and long-tailed data (LDAM-DRW, logit "
             "adjustment, ELM) on scikit-learn. The main job is `sklearn-lt "
             "compare`: our classifiers side by side with SVM, logistic "
-            "regression, MLP and imbalanced-learn baselines."
+            "regression, MLP, gradient boosting and imbalanced-learn baselines."
         ),
         epilog=f"Run `{PROG} compare --help` for the options of the comparison.",
     )
@@ -133,27 +149,35 @@ def build_parser():
             "Cross-validate every contender on the same splits and report, for "
             "each, the mean and std over the splits of balanced accuracy, "
             "macro-F1, geometric mean, many/medium/few-shot recall, worst-class "
-            "recall and fit/predict seconds. Without --data it runs on the "
-            "bundled digits, made long-tailed for training (--imbalance-ratio, "
-            f"default {DEFAULT_IMBALANCE_RATIO}) and balanced for testing; "
-            "nothing downloads."
+            "recall and fit/predict seconds, failed splits with their error, "
+            "and for ours a paired test against the best baseline. Without "
+            "--data it runs on the bundled digits, made long-tailed for "
+            f"training (--imbalance-ratio, default {DEFAULT_IMBALANCE_RATIO}) "
+            "and balanced for testing; nothing downloads."
         ),
         epilog=(
             "Writes to --out: results.csv (all metrics), results.md (Markdown "
-            "table), per_class_recall.csv, per_class_recall.png and "
-            "balanced_accuracy.png. Examples: `sklearn-lt compare`; "
-            "`sklearn-lt compare --data my.csv --target label --cv 5 "
-            "--contenders svc_rbf_balanced,mlp_margin_ldam_drw`."
+            "table), per_class_recall.csv, per_split_scores.csv, "
+            "balanced_accuracy.png, per_class_recall.png, report.html and "
+            "manifest.json; each contender as soon as it finishes. Exit status: "
+            "0 done, 1 every contender failed, 2 bad arguments or data, 130 "
+            "interrupted. Examples: `sklearn-lt compare`; `sklearn-lt compare "
+            "--data my.csv --target label --cv 5 --contenders "
+            "hgb,hgb_posthoc_la,mlp_margin_ldam_drw`."
         ),
     )
     data = compare.add_argument_group("data")
     data.add_argument(
         "--data",
-        metavar="CSV",
+        metavar="FILE",
         help=(
-            "a CSV file with a header row: one column of class labels "
-            "(--target) and numeric feature columns (every other column). "
-            "Default: the bundled long-tailed digits."
+            "a table with a header row: a CSV file (delimiter detected, or "
+            "--sep) or a Parquet file (.parquet, needs pyarrow). One column of "
+            "class labels (--target); every other column is a feature: "
+            "numeric, string or categorical, with missing values allowed "
+            "(imputed, one-hot encoded, or handled natively by gradient "
+            "boosting, within each training fold). Default: the bundled "
+            "long-tailed digits."
         ),
     )
     data.add_argument(
@@ -162,15 +186,31 @@ def build_parser():
         help="name of the label column of --data (required with --data)",
     )
     data.add_argument(
+        "--sep",
+        type=_separator,
+        metavar="CHAR",
+        help="the CSV delimiter (\\t for a tab). Default: detected from the file.",
+    )
+    data.add_argument(
+        "--categorical",
+        type=_names,
+        metavar="COLUMNS",
+        help=(
+            "comma-separated numeric columns of --data to treat as categorical "
+            "(integer codes). Non-numeric columns always are."
+        ),
+    )
+    data.add_argument(
         "--imbalance-ratio",
         type=_ratio,
         metavar="R",
         help=(
             "make the training part of every split long-tailed with this ratio "
             "of the largest to the smallest class (exponential profile; the "
-            "first label in sorted order is the head); test parts are left as "
-            f"they are. Default: {DEFAULT_IMBALANCE_RATIO} for the digits, and "
-            "the data as given for --data."
+            "most frequent class of the data is the head, ties broken by "
+            "label); test parts are left as they are. Default: "
+            f"{DEFAULT_IMBALANCE_RATIO} for the digits, and the data as given "
+            "for --data."
         ),
     )
     data.add_argument(
@@ -184,6 +224,16 @@ def build_parser():
             f"splits for the digits. Default: {DEFAULT_CV}."
         ),
     )
+    data.add_argument(
+        "--repeats",
+        type=_positive_int,
+        default=1,
+        metavar="R",
+        help=(
+            "repeat the K splits R times with new seeds (K x R splits), to "
+            "give the paired test power. Default: 1."
+        ),
+    )
     field = compare.add_argument_group("contenders")
     field.add_argument(
         "--contenders",
@@ -191,7 +241,7 @@ def build_parser():
         metavar="NAMES",
         help=(
             "comma-separated names of the contenders to run, for example "
-            "`logreg_balanced,mlp_margin_ldam_drw`. Default: all of them "
+            "`logreg_balanced,hgb_posthoc_la`. Default: all of them "
             "(see --list-contenders)."
         ),
     )
@@ -204,7 +254,7 @@ def build_parser():
     field.add_argument(
         "--list-contenders",
         action="store_true",
-        help="print the names of the default contenders and exit",
+        help="print each default contender's name and estimator, and exit",
     )
     run = compare.add_argument_group("run and output")
     run.add_argument(
@@ -222,20 +272,62 @@ def build_parser():
         default=-1,
         metavar="N",
         help=(
-            "parallel jobs over the splits of each contender (joblib processes; "
-            "-1 uses every core, 1 runs in this process). Each job gets its "
-            "share of the cores for its own threads, which suits the small "
-            "networks here better than one job with many threads. Default: -1."
+            "parallel fits (joblib processes; -1 uses every core, 1 runs in "
+            "this process). Each job gets its share of the cores for its own "
+            "threads, which suits the small models here better than one job "
+            "with many threads. Default: -1."
+        ),
+    )
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=(
+            "send the fits to a Dask cluster through joblib's Dask backend, for "
+            "example tcp://10.0.0.1:8786 (needs `pip install "
+            '"sklearn-lt[dask]"`); same results as a local run.'
+        ),
+    )
+    run.add_argument(
+        "--shot-thresholds",
+        type=_shot_thresholds,
+        default=DEFAULT_SHOT_THRESHOLDS,
+        metavar="MANY,FEW",
+        help=(
+            "training examples per class that make a class many-shot (more "
+            "than MANY) and few-shot (fewer than FEW). Default: 100,20."
         ),
     )
     run.add_argument(
         "--out",
         default=DEFAULT_OUT,
         metavar="DIR",
-        help=f"directory for the results, created if needed. Default: {DEFAULT_OUT}.",
+        help=(
+            "directory for the results, created if needed; checked before the "
+            f"first fit. Default: {DEFAULT_OUT}. A non-empty directory is "
+            "refused unless --overwrite or --resume."
+        ),
+    )
+    existing = run.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=(
+            "replace the results in a non-empty --out (its result files, "
+            "plots and report are removed first; other files are kept)"
+        ),
+    )
+    existing.add_argument(
+        "--resume",
+        action="store_true",
+        help=(
+            "continue the comparison in --out: skip the contenders already "
+            "finished there; refused if the data, splits or settings differ"
+        ),
     )
     run.add_argument(
-        "--no-plots", action="store_true", help="do not write the PNG plots"
+        "--no-plots",
+        action="store_true",
+        help="do not write the PNG plots (report.html is written without them)",
     )
     run.add_argument(
         "--no-progress", action="store_true", help="do not show the progress bar"
@@ -246,8 +338,33 @@ def build_parser():
 # -- data -----------------------------------------------------------------------
 
 
-def _read_csv(path, target):
-    """Features and labels from a CSV file, with one-line errors."""
+def _one_line(message):
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def _sniff_separator(path):
+    import csv
+
+    with open(path, "rb") as handle:
+        sample = handle.read(65536)
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return ","  # let the CSV reader report the problem
+    lines = text.splitlines()
+    if len(lines) > 1 and len(sample) == 65536:
+        text = "\n".join(lines[:-1])  # drop a line cut in half
+    try:
+        return csv.Sniffer().sniff(text, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_table(path, target, sep=None):
+    """Features (a DataFrame) and labels from a CSV or Parquet file."""
+    import pandas as pd
+
     if target is None:
         raise CommandLineError("--data needs --target, the name of the label column")
     path = Path(path)
@@ -255,14 +372,29 @@ def _read_csv(path, target):
         raise CommandLineError(f"cannot read --data {str(path)!r}: no such file")
     if not path.is_file():
         raise CommandLineError(f"cannot read --data {str(path)!r}: not a file")
+    parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
-        frame = pd.read_csv(path)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc
-        raise CommandLineError(f"cannot read --data {str(path)!r}: {reason}") from exc
+        if parquet:
+            import importlib.util
+
+            if not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
+                raise CommandLineError(
+                    f"cannot read --data {str(path)!r}: Parquet needs pyarrow "
+                    "(pip install pyarrow)"
+                )
+            frame = pd.read_parquet(path)
+        else:
+            separator = sep if sep is not None else _sniff_separator(path)
+            frame = pd.read_csv(path, sep=separator)
+    except CommandLineError:
+        raise
     except pd.errors.EmptyDataError as exc:
         raise CommandLineError(
             f"cannot read --data {str(path)!r}: it is empty"
+        ) from exc
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise CommandLineError(
+            f"cannot read --data {str(path)!r}: {_one_line(exc) or type(exc).__name__}"
         ) from exc
     if target not in frame.columns:
         columns = ", ".join(map(str, frame.columns[:20]))
@@ -280,61 +412,45 @@ def _read_csv(path, target):
     features = frame.drop(columns=[target])
     if features.shape[1] == 0:
         raise CommandLineError(f"{path.name} has no feature column besides {target!r}")
-    non_numeric = [
-        str(column)
-        for column in features.columns
-        if not pd.api.types.is_numeric_dtype(features[column])
-    ]
-    if non_numeric:
-        shown = ", ".join(non_numeric[:10]) + (", ..." if len(non_numeric) > 10 else "")
+    counts = y.value_counts(sort=False).sort_index()
+    if len(counts) < 2:
         raise CommandLineError(
-            f"the features must be numeric, but {len(non_numeric)} column(s) are "
-            f"not: {shown}; encode them or drop them first"
-        )
-    X = features.to_numpy(dtype=np.float64)
-    if not np.isfinite(X).all():
-        bad = [
-            str(column)
-            for column in features.columns
-            if not np.isfinite(features[column].to_numpy(dtype=np.float64)).all()
-        ]
-        raise CommandLineError(
-            "the features have missing or infinite values in column(s): "
-            f"{', '.join(bad[:10])}; impute or drop them first"
-        )
-    labels, counts = np.unique(y.to_numpy(), return_counts=True)
-    if len(labels) < 2:
-        raise CommandLineError(
-            f"the target column {target!r} has a single class ({labels[0]!r}); "
+            f"the target column {target!r} has a single class ({counts.index[0]!r}); "
             "a comparison needs at least two"
         )
-    return X, y.to_numpy(), dict(zip(labels.tolist(), counts.tolist()))
+    return features, y.to_numpy(), {k: int(v) for k, v in counts.items()}
 
 
-def _splits(args):
-    """``X, y, cv`` and a one-line description of the data and splits."""
+def _load(args):
+    """``X, y, splits`` and facts about them, with one-line errors."""
     from .compare import LongTailedCV, digits_lt_split
 
     n_splits = DEFAULT_CV if args.cv is None else args.cv
     if args.data is None:
-        if args.target is not None:
-            raise CommandLineError("--target needs --data (a CSV file)")
+        for option, value in [
+            ("--target", args.target),
+            ("--sep", args.sep),
+            ("--categorical", args.categorical),
+        ]:
+            if value is not None:
+                raise CommandLineError(f"{option} needs --data (a CSV or Parquet file)")
         ratio = (
             DEFAULT_IMBALANCE_RATIO
             if args.imbalance_ratio is None
             else args.imbalance_ratio
         )
-        X, y, cv = digits_lt_split(
-            imbalance_ratio=ratio, n_splits=n_splits, random_state=args.seed
+        total = n_splits * args.repeats
+        X, y, splits = digits_lt_split(
+            imbalance_ratio=ratio, n_splits=total, random_state=args.seed
         )
         description = (
             f"bundled digits, long-tailed training sets (exponential profile, "
             f"imbalance ratio {ratio:g}) and balanced test sets, "
-            f"{n_splits} independent split(s), seed {args.seed}"
+            f"{total} independent split(s), seed {args.seed}"
         )
-        return X, y, cv, description
+        return X, y, splits, description, None
 
-    X, y, counts = _read_csv(args.data, args.target)
+    X, y, counts = _read_table(args.data, args.target, args.sep)
     if n_splits < 2:
         raise CommandLineError("--cv must be at least 2 for cross-validation of --data")
     smallest = min(counts, key=counts.get)
@@ -343,151 +459,77 @@ def _splits(args):
             f"class {smallest!r} has {counts[smallest]} example(s), fewer than "
             f"--cv {n_splits} folds; lower --cv or drop that class"
         )
-    description = (
-        f"{Path(args.data).name} ({len(y)} rows, {X.shape[1]} features, "
-        f"{len(counts)} classes, target {args.target!r}), "
-        f"stratified {n_splits}-fold cross-validation, seed {args.seed}"
-    )
-    if args.imbalance_ratio is None:
-        from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
+    from .compare.preprocessing import check_finite_features, column_kinds
+
+    try:
+        numeric, categorical = column_kinds(X, args.categorical)
+        check_finite_features(X, numeric)
+    except ValueError as exc:
+        raise CommandLineError(str(exc)) from exc
+    description = (
+        f"{Path(args.data).name} ({len(y)} rows, {X.shape[1]} features of which "
+        f"{len(categorical)} categorical, {len(counts)} classes, target "
+        f"{args.target!r}), stratified {n_splits}-fold cross-validation"
+        f"{f' repeated {args.repeats} times' if args.repeats > 1 else ''}, "
+        f"seed {args.seed}"
+    )
+    if args.repeats == 1:
         cv = StratifiedKFold(n_splits, shuffle=True, random_state=args.seed)
     else:
+        cv = RepeatedStratifiedKFold(
+            n_splits=n_splits, n_repeats=args.repeats, random_state=args.seed
+        )
+    if args.imbalance_ratio is not None:
         cv = LongTailedCV(
-            n_splits, imbalance_ratio=args.imbalance_ratio, random_state=args.seed
+            cv, imbalance_ratio=args.imbalance_ratio, random_state=args.seed
         )
         description += (
             f", training folds made long-tailed (imbalance ratio "
-            f"{args.imbalance_ratio:g})"
+            f"{args.imbalance_ratio:g}, head: the most frequent class)"
         )
-    return X, y, cv, description
+    splits = list(cv.split(X, y))
+    return X, y, splits, description, categorical
+
+
+def _class_counts(y, splits):
+    """``"label: rows (training rows per split)"`` for every class."""
+    import numpy as np
+
+    labels, counts = np.unique(y, return_counts=True)
+    parts = []
+    for label, count in zip(labels, counts):
+        train = [int(np.sum(y[tr] == label)) for tr, _ in splits]
+        low, high = min(train), max(train)
+        span = f"{low}" if low == high else f"{low}-{high}"
+        parts.append(f"{label}: {count} ({span})")
+    return "rows in the data (training rows per split): " + ", ".join(parts)
 
 
 # -- output ---------------------------------------------------------------------
 
 
-def _format(value, digits=3):
-    return "nan" if value is None or np.isnan(value) else f"{value:.{digits}f}"
+def _write_plots_and_report(directory, table, per_class, meta, plots=True):
+    """The PNG plots and report.html; returns the paths written."""
+    from . import plotting
 
-
-def display_table(table):
-    """The main columns of a result table, formatted as strings.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Output of :func:`sklearn_lt.compare.compare`.
-
-    Returns
-    -------
-    display : pandas.DataFrame
-        One row per contender, in the order of ``table``: the contender, its
-        family, balanced accuracy as ``mean ± std`` and the means of the other
-        metrics, rounded.
-    """
-    display = pd.DataFrame({"contender": table["contender"], "family": table["family"]})
-    for header, metric in _DISPLAY:
-        means = table[f"{metric}_mean"].to_numpy(dtype=float)
-        digits = 2 if metric == "fit_seconds" else 3
-        if metric == "balanced_accuracy":
-            stds = table[f"{metric}_std"].to_numpy(dtype=float)
-            display[header] = [
-                f"{_format(m)} ± {_format(s)}" for m, s in zip(means, stds)
-            ]
-        else:
-            display[header] = [_format(m, digits) for m in means]
-    return display.reset_index(drop=True)
-
-
-def markdown_table(frame):
-    """A GitHub-flavoured Markdown table of a frame of strings.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        The cells (converted with ``str``); text columns are left-aligned,
-        the others right-aligned.
-
-    Returns
-    -------
-    markdown : str
-        Header row, alignment row and one row per line of ``frame``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from sklearn_lt.cli import markdown_table
-    >>> print(markdown_table(pd.DataFrame({"name": ["a"], "score": ["0.5"]})))
-    | name | score |
-    | :--- | ----: |
-    | a | 0.5 |
-    """
-    left = {"contender", "family", "name"}
-
-    def cell(value):
-        return str(value).replace("|", "\\|")
-
-    header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
-    align = "| " + " | ".join(":---" if c in left else "----:" for c in frame.columns)
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.to_numpy()]
-    return "\n".join([header, align + " |", *rows])
-
-
-def _machine():
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    return (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU core(s)"
-        f"{f' ({cpu})' if cpu and cpu != platform.machine() else ''}, "
-        f"Python {platform.python_version()}, torch {torch.__version__} "
-        f"({'CUDA' if torch.cuda.is_available() else 'CPU'})"
-    )
-
-
-def _write_results(out, table, per_class, description, command, plots):
-    """Write the CSV, Markdown and PNG files; return the paths written."""
-    out.mkdir(parents=True, exist_ok=True)
     written = []
-    path = out / "results.csv"
-    table.to_csv(path, index=False)
-    written.append(path)
-    path = out / "per_class_recall.csv"
-    per_class.to_csv(path, index=False)
-    written.append(path)
-    ours = table[table["family"] == "sklearn_lt"]["balanced_accuracy_mean"]
-    base = table[table["family"] == "baseline"]["balanced_accuracy_mean"]
-    lines = [
-        "# sklearn-lt compare",
-        "",
-        f"Command: `{command}`",
-        "",
-        f"Data: {description}.",
-        "",
-        f"Machine: {_machine()}.",
-        "",
-        "Sorted by balanced accuracy (mean ± std over the splits); the other "
-        "columns are means over the splits. Shot groups by training examples "
-        "per class: many > 100, medium 20-100, few < 20.",
-        "",
-        markdown_table(display_table(table)),
-        "",
-    ]
-    if ours.notna().any() and base.notna().any():
-        lines += [
-            f"Best sklearn_lt contender: {_format(ours.max())} balanced accuracy; "
-            f"best baseline: {_format(base.max())}.",
-            "",
-        ]
-    path = out / "results.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    written.append(path)
     if plots:
-        written += _write_plots(out, table, per_class)
+        if hasattr(plotting, "write_plots"):
+            written += plotting.write_plots(directory.path, table, per_class)
+        else:  # pragma: no cover - older plotting module
+            written += _legacy_plots(directory.path, table, per_class)
+    try:
+        from .report import write_html_report
+    except ImportError:  # pragma: no cover - report not available
+        return written
+    path = directory.path / "report.html"
+    written.append(write_html_report(path, table, per_class, meta))
     return written
 
 
-def _write_plots(out, table, per_class):
+def _legacy_plots(out, table, per_class):  # pragma: no cover - fallback
     try:
         import matplotlib
     except ImportError:
@@ -497,76 +539,243 @@ def _write_plots(out, table, per_class):
             file=sys.stderr,
         )
         return []
-    matplotlib.use("Agg")  # files only, no window
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from .plotting import plot_balanced_accuracy, plot_per_class_recall
 
     written = []
     ax = plot_per_class_recall(per_class, contenders=list(table["contender"]))
-    path = out / "per_class_recall.png"
-    ax.figure.savefig(path, dpi=120)
+    ax.figure.savefig(out / "per_class_recall.png", dpi=120)
     plt.close(ax.figure)
-    written.append(path)
+    written.append(out / "per_class_recall.png")
     ax = plot_balanced_accuracy(table)
-    path = out / "balanced_accuracy.png"
-    ax.figure.savefig(path, dpi=120)
+    ax.figure.savefig(out / "balanced_accuracy.png", dpi=120)
     plt.close(ax.figure)
-    written.append(path)
+    written.append(out / "balanced_accuracy.png")
     return written
 
 
-# -- the commands ---------------------------------------------------------------
+# -- the command ------------------------------------------------------------------
 
 
-def _one_line(message):
-    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
-    return " ".join(lines[:1]) if lines else ""
+def _list_contenders(seed):
+    from .compare import default_contenders, describe_estimator
+
+    contenders = default_contenders(random_state=seed)
+    width = max(map(len, contenders))
+    for name, estimator in contenders.items():
+        print(f"{name:<{width}}  {describe_estimator(estimator)}")
+    return 0
+
+
+def _scheduler(address):
+    """A joblib context sending the fits to a Dask cluster, and its client."""
+    try:
+        import joblib
+        from dask.distributed import Client
+    except ImportError as exc:
+        raise CommandLineError(
+            '--scheduler needs Dask: pip install "sklearn-lt[dask]"'
+        ) from exc
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise CommandLineError(
+            f"cannot connect to --scheduler {address!r}: {_one_line(exc)}"
+        ) from exc
+    return joblib.parallel_config(backend="dask"), client
 
 
 def _run_compare(args, command):
-    from .compare import compare, default_contenders, resolve_contenders
-
     if args.list_contenders:
-        for name in default_contenders(random_state=args.seed):
-            print(name)
-        return 0
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise CommandLineError(f"--out {args.out!r} exists and is not a directory")
+        return _list_contenders(args.seed)
+    started = time.perf_counter()
+    from .compare.results import ResultsDirectory, ResultsDirectoryError
+
+    directory = ResultsDirectory(args.out)
+    try:
+        directory.check()
+    except ResultsDirectoryError as exc:
+        raise CommandLineError(str(exc)) from exc
+
+    from .compare import (
+        ContenderFailedWarning,
+        build_table,
+        compare,
+        describe_estimator,
+        resolve_contenders,
+    )
+    from .compare.results import fingerprint
+
     try:
         contenders = resolve_contenders(
             args.contenders, drop=args.drop, random_state=args.seed
         )
     except ValueError as exc:
         raise CommandLineError(str(exc)) from exc
-    X, y, cv, description = _splits(args)
-    with warnings.catch_warnings(record=True) as caught:
-        # The MLPs stop at a fixed number of epochs on purpose (one budget for
-        # every MLP contender); their "not converged" warnings are noise here.
-        from sklearn.exceptions import ConvergenceWarning
-
-        warnings.simplefilter("default")
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        table, per_class = compare(
-            contenders,
-            X,
-            y,
-            cv=cv,
-            n_jobs=args.n_jobs,
-            random_state=args.seed,
-            progress=not args.no_progress,
-            return_per_class=True,
+    X, y, splits, description, categorical = _load(args)
+    many_shot, few_shot = args.shot_thresholds
+    settings = {
+        "seed": args.seed,
+        "cv": DEFAULT_CV if args.cv is None else args.cv,
+        "repeats": args.repeats,
+        "imbalance_ratio": args.imbalance_ratio,
+        "shot_thresholds": [many_shot, few_shot],
+        "categorical": categorical,
+        "target": args.target,
+    }
+    descriptions = {name: describe_estimator(e) for name, e in contenders.items()}
+    context = client = None
+    if args.scheduler:
+        context, client = _scheduler(args.scheduler)
+    try:
+        old_rows, old_per_class, old_per_split = directory.prepare(
+            fingerprint(X, y, splits, settings),
+            contenders=descriptions,
+            overwrite=args.overwrite,
+            resume=args.resume,
         )
-    # one line per distinct warning (a failed contender, a tiny class...)
+    except ResultsDirectoryError as exc:
+        raise CommandLineError(str(exc)) from exc
+    rows = old_rows.to_dict("records") if len(old_rows) else []
+    per_class = [old_per_class] if len(old_per_class) else []
+    per_split = [old_per_split] if len(old_per_split) else []
+    finished = {row["contender"] for row in rows}
+    remaining = {n: e for n, e in contenders.items() if n not in finished}
+    if finished:
+        print(
+            f"{PROG} compare: resuming {args.out}: {len(finished)} finished "
+            f"contender(s) kept, {len(remaining)} to run",
+            file=sys.stderr,
+        )
+
+    def keep(row, recalls, scores):
+        row = dict(row, diff_vs_best_baseline=float("nan"), p_value=float("nan"))
+        directory.append(row, recalls, scores)
+        rows.append(row)
+        per_class.append(recalls)
+        per_split.append(scores)
+
+    def finish(interrupted=False):
+        return _finish(
+            args, command, directory, rows, per_class, per_split, description,
+            y, splits, started, build_table, interrupted,
+        )  # fmt: skip
+
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            # The MLPs stop at a fixed number of epochs on purpose (one budget
+            # for every MLP contender); "not converged" warnings are noise here.
+            from sklearn.exceptions import ConvergenceWarning
+
+            warnings.simplefilter("default")
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", ContenderFailedWarning)
+            if remaining:
+                if context is not None:
+                    with context:
+                        _compare(compare, remaining, X, y, splits, args, keep)
+                else:
+                    _compare(compare, remaining, X, y, splits, args, keep)
+    except KeyboardInterrupt:
+        finish(interrupted=True)
+        print(
+            f"{PROG} compare: interrupted; {len(rows)} of "
+            f"{len(finished) + len(remaining)} contender(s) finished, their "
+            f"results are in {args.out} (continue with --resume)",
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+    # one line per distinct warning (a tiny class, ...)
     for message in dict.fromkeys(_one_line(w.message) for w in caught):
         print(f"{PROG} compare: warning: {message}", file=sys.stderr)
+    return finish()
+
+
+def _compare(compare, contenders, X, y, splits, args, callback):
+    many_shot, few_shot = args.shot_thresholds
+    compare(
+        contenders,
+        X,
+        y,
+        cv=splits,
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+        many_shot=many_shot,
+        few_shot=few_shot,
+        categorical=args.categorical,
+        progress=not args.no_progress,
+        callback=callback,
+    )
+
+
+def _finish(
+    args, command, directory, rows, per_class, per_split, description, y, splits,
+    started, build_table, interrupted,
+):  # fmt: skip
+    """Write the whole tables, results.md, plots and report; print; exit status."""
+    import pandas as pd
+
+    from .compare.markdown import (
+        display_table,
+        failure_summary,
+        machine_description,
+        results_markdown,
+        statistics_summary,
+    )
+
+    if not rows:
+        return 130 if interrupted else 0
+    per_class = pd.concat(per_class, ignore_index=True)
+    per_split = pd.concat(per_split, ignore_index=True)
+    table = build_table(rows, per_split)
+    written = directory.write_table(table, per_class, per_split)
+    many_shot, few_shot = args.shot_thresholds
+    failures = failure_summary(table)
+    statistics = statistics_summary(table, per_split)
+    meta = {
+        "command": command,
+        "data": description,
+        "class_counts": _class_counts(y, splits),
+        "machine": machine_description(),
+        "settings": (
+            f"{len(splits)} split(s), seed {args.seed}, n_jobs {args.n_jobs}"
+            f"{f', Dask scheduler {args.scheduler}' if args.scheduler else ''}, "
+            f"shot thresholds many > {many_shot}, few < {few_shot}"
+            f"{'; interrupted, finished contenders only' if interrupted else ''}"
+        ),
+        "failures": failures,
+        "statistics": statistics,
+        "wall_time": f"{time.perf_counter() - started:.1f} s",
+    }
+    markdown = results_markdown(
+        table, meta=meta, many_shot=many_shot, few_shot=few_shot
+    )
+    written.append(directory.write_text("results.md", markdown))
+    written += _write_plots_and_report(
+        directory, table, per_class, meta, plots=not args.no_plots
+    )
+    if interrupted:
+        return 130
     print(f"\n{description}\n")
     print(display_table(table).to_string(index=False))
-    written = _write_results(
-        out, table, per_class, description, command, plots=not args.no_plots
-    )
-    print(f"\nWrote {', '.join(path.name for path in written)} to {out}")
+    for paragraph in (statistics, failures):
+        if paragraph:
+            print(f"\n{paragraph}")
+    names = ", ".join(path.name for path in written)
+    print(f"\nWrote {names} to {args.out} ({meta['wall_time']})")
+    if (table["n_failed"] == table["n_splits"]).all():
+        print(
+            f"{PROG} compare: error: every contender failed; see the failures "
+            "above (also in results.md)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -581,8 +790,9 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success; 2 for an error in the arguments or the data (a one-line
-        message on stderr, as argparse gives); 130 if interrupted.
+        0 on success; 1 if every contender failed; 2 for an error in the
+        arguments or the data (a one-line message on stderr, as argparse
+        gives); 130 if interrupted.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()

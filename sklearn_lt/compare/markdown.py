@@ -91,7 +91,7 @@ def display_table(table):
         digits = 2 if metric == "fit_seconds" else 3
         cells = []
         for i, mean in enumerate(means):
-            if np.isnan(mean) and failed[i] and not metric.endswith("_seconds"):
+            if np.isnan(mean) and failed[i]:
                 cells.append("failed")
             elif np.isnan(mean) and metric in SHOT_METRICS:
                 cells.append("no class")

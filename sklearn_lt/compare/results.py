@@ -334,7 +334,8 @@ class ResultsDirectory:
                 f"({str(exc).splitlines()[0]}); use --overwrite"
             ) from exc
         if "error" in frame:
-            frame["error"] = frame["error"].fillna("").astype(str)
+            error = frame["error"].astype(object)
+            frame["error"] = error.where(error.notna(), "").astype(str)
         return frame.dropna(subset=["contender"]) if "contender" in frame else frame
 
     # -- while running -------------------------------------------------------------
