@@ -724,3 +724,53 @@ def test_tampered_whole_model_files_are_refused(saved_pipeline):
     for message, members in cases.items():
         with pytest.raises(ModelFileError, match=message):
             load(_archive(members))
+
+
+# --------------------------------------------------------------------------
+# How load opens files, its budget, and its one error type
+# --------------------------------------------------------------------------
+def test_load_reads_paths_open_files_and_version_1_files(saved, tmp_path):
+    path = tmp_path / "model.sklt"
+    path.write_bytes(_archive(saved).getvalue())
+    with open(path, "rb") as f:
+        from_file = load(f)
+    np.testing.assert_array_equal(from_file.class_counts_, load(path).class_counts_)
+    # Version 1 files (one classifier, five fitted attributes) still load.
+    version_1 = _with_metadata(saved, lambda m: m.update(format_version=1))
+    np.testing.assert_array_equal(
+        load(_archive(version_1)).class_counts_, from_file.class_counts_
+    )
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "missing.sklt")
+
+
+def test_a_pipe_is_refused_without_reading(saved):
+    read_end, write_end = os.pipe()
+    with os.fdopen(read_end, "rb") as pipe, os.fdopen(write_end, "wb"):
+        # Nothing is ever written: reading would block forever.
+        with pytest.raises(ModelFileError, match="FIFO.*not a regular file"):
+            load(pipe)
+
+
+def test_max_bytes_limits_and_raises_the_budget(saved):
+    total = sum(len(data) for data in saved.values())
+    with pytest.raises(ModelFileError, match="exceeds the limit of 1000 bytes"):
+        load(_archive(saved), max_bytes=1000)
+    # The JSON counts at 16 bytes per character once parsed, the weights twice.
+    load(_archive(saved), max_bytes=40 * total)
+    for bad in (-1, 1.5, "1"):
+        with pytest.raises(ValueError, match="max_bytes"):
+            load(_archive(saved), max_bytes=bad)
+
+
+@pytest.mark.parametrize("error", [MemoryError, RecursionError, OverflowError])
+def test_any_error_while_loading_is_a_model_file_error(saved, monkeypatch, error):
+    # Building the network is the last step, after every check of the file.
+    def fail(*args, **kwargs):
+        raise error("raised while building the network")
+
+    monkeypatch.setattr(MLPMarginClassifier, "_build_net", fail)
+    with pytest.raises(ModelFileError, match=f"{error.__name__}: raised while") as info:
+        load(_archive(saved))
+    assert isinstance(info.value.__cause__, error)
+    assert "\n" not in str(info.value)
