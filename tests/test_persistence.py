@@ -592,16 +592,16 @@ def test_whole_model_round_trip_predicts_identically(name, table):
     assert type(restored) is type(model)
     # make_column_selector's repr shows its address; the rest must agree.
     assert _no_address(repr(restored)) == _no_address(repr(model))
+    assert set(vars(restored)) == set(vars(model))
     np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
-    ours = [
-        step
-        for step in (getattr(restored, "estimator_", restored),)
-        if hasattr(step, "steps")
-    ]
-    for pipeline in ours:  # the loaded classifier of ours is a real one, fitted
-        last = pipeline.steps[-1][1]
-        assert last.__class__.__module__.startswith(("sklearn_lt", "sklearn."))
+    pipeline = getattr(restored, "estimator_", restored)
+    last, original = pipeline.steps[-1][1], getattr(model, "estimator_", model)
+    assert type(last) is type(original.steps[-1][1])
+    if isinstance(last, (LinearMarginClassifier, MLPMarginClassifier)):
+        assert last.net_.history.to_list() == (
+            original.steps[-1][1].net_.history.to_list()
+        )
     # A loaded whole model is an ordinary estimator: it clones and refits.
     clone(restored).fit(X, y).predict(X)
 

@@ -17,7 +17,6 @@ before loading it: types outside skops' defaults and :data:`TRUSTED_TYPES`
 are refused by name unless the caller trusts them.
 """
 
-import copy
 import io
 import json
 import re
@@ -92,7 +91,9 @@ def _strip(obj, parts, memo):
         state = vars(obj)
         new = {name: _strip(value, parts, memo) for name, value in state.items()}
         if any(new[name] is not state[name] for name in state):
-            result = copy.copy(obj)
+            # A bare new instance: copy.copy would go through __getstate__,
+            # which adds _sklearn_version to the state of non-sklearn classes.
+            result = type(obj).__new__(type(obj))
             result.__dict__.update(new)
     elif type(obj) in (list, tuple):
         items = [_strip(item, parts, memo) for item in obj]
