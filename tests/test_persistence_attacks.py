@@ -375,6 +375,9 @@ def _build(name, directory, genuine):
         files = _edit_skops(
             pipe, lambda inner: inner.update({"schema.json": _deep(10**5)})
         )
+    elif name == "skops-schema-200-thousand-objects":
+        schema = b"[" + b"{}," * 200_000 + b"{}]"
+        files = _edit_skops(pipe, lambda inner: inner.update({"schema.json": schema}))
     if files is not None:
         return _zip(files.items(), path), {}
     if name == "duplicate-metadata":
@@ -432,6 +435,7 @@ CASES = {
     "skops-part-names-os-system": r"untrusted types \['os.system'\]",
     "skops-array-declares-1e12-floats": r"declares shape \(1000000000000,\)",
     "skops-schema-nested-100000-deep": r"'schema.json' nests 100000 levels deep",
+    "skops-schema-200-thousand-objects": r"'schema.json' \(estimated size once",
     "duplicate-metadata": r"duplicate members \['metadata.json'\]",
     "flipped-bytes": r"'history.json' is corrupt \((error|BadZipFile)",
     "bad-crc": r"'metadata.json' is corrupt \(BadZipFile: Bad CRC-32",

@@ -143,12 +143,15 @@ def load(file, *, device=None, max_bytes=DEFAULT_MAX_BYTES, trusted=None):
         available here, as for a CUDA model on a CPU-only machine. Their
         ``device`` parameter is set accordingly.
     max_bytes : int, default=DEFAULT_MAX_BYTES
-        The memory budget of the file's contents: the archive's size, its
-        members' sizes, the weights once loaded and its JSON at a
-        conservative estimate of its parsed size (16 bytes per character)
-        must fit in it. The default, 256 MiB, holds networks of up to about
-        30 million weights with a long training history; raise it for a
-        larger model from a source you trust.
+        The memory budget of the file's contents. The archive's size and its
+        members' sizes are checked against it before anything is inflated;
+        then each member read is charged: the weights twice (the file's
+        bytes and the loaded tensors), JSON at a conservative estimate of
+        its parsed size (16 bytes per character and 256 per object). The
+        default, 256 MiB, holds about 30 million weights, or a skorch
+        history of about 200,000 training batches (skorch records each
+        batch), the two sharing the budget; raise it for a larger model from
+        a source you trust.
     trusted : list of str, default=None
         Type names in the scikit-learn parts of a whole model that you trust
         beyond skops' defaults and :data:`TRUSTED_TYPES` (see

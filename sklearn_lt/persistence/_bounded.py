@@ -307,13 +307,18 @@ class BoundedArchive:
             raise _too_big(what, size, self.remaining)
         self.remaining -= size
 
-    def read_json(self, name):
-        """Read and parse a JSON member within the depth and memory limits."""
+    def read_json(self, name, per_container=_JSON_BYTES_PER_CONTAINER):
+        """Read and parse a JSON member within the depth and memory limits.
+
+        ``per_container`` is the cost charged per JSON object or array: a
+        reader that builds more per object (skops builds a node for each)
+        passes more.
+        """
         # The parsed objects cost at least _JSON_BYTES_PER_CHAR per byte of
         # text in the budget, so a larger member is refused unread.
         data = self.read(name, max_size=self.remaining // _JSON_BYTES_PER_CHAR)
         self.remaining += len(data)  # charged below at the parsed estimate
-        return parse_json(data, f"{self.name}: member {name!r}", self)
+        return parse_json(data, f"{self.name}: member {name!r}", self, per_container)
 
 
 def scan_json(data):
@@ -344,7 +349,7 @@ def scan_json(data):
     return max_depth, containers
 
 
-def parse_json(data, what, budget):
+def parse_json(data, what, budget, per_container=_JSON_BYTES_PER_CONTAINER):
     """Parse JSON bytes after checking depth and estimated size.
 
     Parameters
@@ -354,6 +359,8 @@ def parse_json(data, what, budget):
         Names the data in error messages.
     budget : BoundedArchive
         Charged with the estimated size of the parsed objects.
+    per_container : int
+        Bytes charged per JSON object or array.
 
     Returns
     -------
@@ -368,7 +375,7 @@ def parse_json(data, what, budget):
         raise ModelFileError(
             f"{what} nests {depth} levels deep; the limit is {MAX_JSON_DEPTH}."
         )
-    estimate = _JSON_BYTES_PER_CHAR * len(data) + _JSON_BYTES_PER_CONTAINER * containers
+    estimate = _JSON_BYTES_PER_CHAR * len(data) + per_container * containers
     budget.charge(estimate, f"{what} (estimated size once parsed)")
     try:
         return json.loads(text)

@@ -40,6 +40,7 @@ from ._format import make_header
 SKOPS_MEMBER = "sklearn.skops"
 _OURS = tuple(SAFE_ESTIMATORS.values())
 _PART_NAME = re.compile(r"part[0-9]{1,6}\Z")
+_SKOPS_BYTES_PER_NODE = 4096
 
 
 class SavedPart:
@@ -222,7 +223,8 @@ def _load_skops(archive, trusted):
     ) as inner:
         for name in inner.members:
             if name == "schema.json":
-                inner.read_json(name)
+                # skops builds a node object (about 1-2 KB) per JSON object.
+                inner.read_json(name, per_container=_SKOPS_BYTES_PER_NODE)
             else:
                 _check_arrays(inner.read(name), name, inner)
         archive.charge(budget - inner.remaining, "The scikit-learn part")
