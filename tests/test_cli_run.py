@@ -476,7 +476,7 @@ def test_interrupt_keeps_finished_contenders_on_disk(tmp_path):
     assert "logreg" in (out / "results.md").read_text()
 
 
-@pytest.mark.slow  # starts a Dask cluster
+@pytest.mark.slow  # starts a Dask cluster with a worker process
 def test_scheduler_gives_the_local_results(capsys, csv_file, tmp_path):
     distributed = pytest.importorskip("distributed")
     path, _ = csv_file
@@ -485,8 +485,10 @@ def test_scheduler_gives_the_local_results(capsys, csv_file, tmp_path):
             "--no-progress"]  # fmt: skip
     status, _, err = _run(capsys, *argv, "--n-jobs", "1", "--out", str(tmp_path / "a"))
     assert status == 0, err
+    # a worker process: joblib's automatic scatter of the data trips over an
+    # in-process (processes=False) worker in distributed 2026.8
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         status, _, err = _run(
             capsys, *argv, "--scheduler", cluster.scheduler_address,

@@ -15,11 +15,11 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples, column_or_1d
 
 from .contenders import contender_family, describe_estimator, resolve_contenders
@@ -348,8 +348,10 @@ def _run_fits(contenders, X, y, splits, scorer, n_jobs, error_score, progress, d
         bar = tqdm(total=len(tasks), unit="fit", desc="compare", leave=True)
     outcomes = {name: [] for name in contenders}
     try:
-        # an ordered generator: results arrive in task order as they finish,
-        # so each contender is complete before the next one's first result
+        # scikit-learn's Parallel carries its config and the warning filters
+        # to the workers, as in cross_validate. An ordered generator: results
+        # arrive in task order as they finish, so each contender is complete
+        # before the next one's first result
         results = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
         for (name, _), outcome in zip(tasks, results):
             outcomes[name].append(outcome)
