@@ -48,6 +48,8 @@ API_MODULES = [
     ("sklearn_lt", "Estimators and top-level names"),
     ("sklearn_lt.losses", "Losses (plain PyTorch)"),
     ("sklearn_lt.weights", "Class weights and the DRW schedule"),
+    ("sklearn_lt.schedules", "Learning-rate schedules"),
+    ("sklearn_lt.early_stopping", "Early stopping"),
     ("sklearn_lt.metrics", "Metrics"),
     ("sklearn_lt.datasets", "Datasets"),
     ("sklearn_lt.compare", "Comparison harness"),
@@ -92,7 +94,7 @@ def write_api_pages(out_dir=DOCS / "api", warn=print):
             continue
         documented.append((name, module))
     submodules = {name for name, _ in documented if name != "sklearn_lt"}
-    pages = []
+    pages, stubs = [], set()
     for name, module in documented:
         title = dict(API_MODULES)[name]
         heading = f":mod:`{name}`: {title}"
@@ -115,11 +117,23 @@ def write_api_pages(out_dir=DOCS / "api", warn=print):
             if public.startswith("__"):
                 continue
             obj = getattr(module, public)
-            home = getattr(obj, "__module__", None)
-            if name == "sklearn_lt" and home in submodules:
+            home = next(
+                (
+                    sub
+                    for sub, submodule in documented
+                    if sub in submodules
+                    and public in getattr(submodule, "__all__", ())
+                    and getattr(submodule, public) is obj
+                ),
+                None,
+            )
+            if name == "sklearn_lt" and home is not None:
                 aliases.append((public, home, _kind(obj)))
                 continue
             groups[_kind(obj)].append(public)
+        stubs.update(
+            f"{name}.{public}" for group in groups.values() for public in group
+        )
         for kind, title_ in [
             ("class", "Classes"),
             ("function", "Functions"),
@@ -161,6 +175,11 @@ def write_api_pages(out_dir=DOCS / "api", warn=print):
         if not page.exists() or page.read_text() != text:
             page.write_text(text)
         pages.append(name)
+    # autosummary writes stubs but never removes them: drop those of names
+    # that are gone, or -W fails on a page in no toctree.
+    for stale in (DOCS / "generated").glob("*.rst"):
+        if stale.stem not in stubs:
+            stale.unlink()
     for stale in out_dir.glob("*.rst"):
         if stale.stem not in pages and stale.stem != "index":
             stale.unlink()
@@ -214,12 +233,18 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn_lt {release}"
 html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "header_links_before_dropdown": 5,
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
+    # The decision guide's result tables need the width.
+    "secondary_sidebar_items": {
+        "**": ["page-toc"],
+        "user_guide/which_loss": [],
+    },
 }
 html_sidebars = {"index": []}
 html_show_sourcelink = False
@@ -245,6 +270,9 @@ def _write_api_pages(app):
     from sphinx.util import logging
 
     write_api_pages(warn=logging.getLogger("sklearn_lt.docs").warning)
+    # An environment loaded from an earlier build does not know new pages yet;
+    # autosummary generates stubs only for the pages the environment lists.
+    app.env.find_files(app.config, app.builder)
 
 
 def setup(app):
