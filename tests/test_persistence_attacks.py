@@ -303,6 +303,11 @@ def _build(name, directory, genuine):
             mlp,
             lambda m: m["params"].update(hidden_layer_sizes={"tuple": [10**10]}),
         )
+    elif name == "hidden-layers-1-million":
+        files = _with_metadata(
+            mlp,
+            lambda m: m["params"].update(hidden_layer_sizes={"tuple": [1] * 10**6}),
+        )
     elif name == "classes-100-thousand":
         files = _with_metadata(
             mlp,
@@ -414,6 +419,7 @@ CASES = {
     "n-features-200-million": r"'body.0.weight' is \(4, 4\).*says \(4, 200000000\)",
     "n-features-1-billion": r"header says \(4, 1000000000\)",
     "hidden-layer-10-billion": r"header says \(10000000000, 4\)",
+    "hidden-layers-1-million": r"hidden_layer_sizes of length 1000000, but the",
     "classes-100-thousand": r"'head.weight' is \(3, 4\).*header says \(100000, 4\)",
     "stride-0-expanded-tensor": r"'body.0.weight'.*stride \(0, 0\).* not a contiguous",
     "view-of-a-larger-storage": r"'head.bias'.*not a contiguous tensor owning its",

@@ -308,9 +308,8 @@ def read_estimator(archive, prefix="", device=None):
     attributes = _expect(metadata["attributes"], dict, "attributes")
     _set_attributes(estimator, attributes)
     history = _expect(archive.read_json(prefix + HISTORY), list, "history")
-    expected = _expected_state(estimator)
     state = _load_weights(archive, prefix + MODULE)
-    _check_state(state, expected, cls)
+    _check_state(state, _expected_state(estimator, len(state)), cls)
     counts = estimator.class_counts_
     with torch.random.fork_rng(devices=[]):
         net = estimator._build_net(int(counts.sum()), estimator.n_features_in_, 0)
@@ -404,18 +403,29 @@ def _set_attributes(estimator, attributes):
         setattr(estimator, key, _decode(attributes[key], key))
 
 
-def _expected_state(estimator):
+def _expected_state(estimator, n_tensors):
     """Shapes and dtypes of the state_dict the header describes.
 
     The module is built on the ``meta`` device, which records shapes and
     allocates nothing, so an absurd ``n_features_in_`` costs nothing here.
+    Each entry of a sequence argument (``hidden_layer_sizes``) adds a layer
+    with its own tensors, so a longer sequence than the file has tensors is
+    refused before a million layers are built.
     """
     try:
         module, kwargs = estimator._module_spec(
             estimator.n_features_in_, estimator.classes_.size
         )
+        for key, value in kwargs.items():
+            if isinstance(value, (list, tuple)) and len(value) > n_tensors:
+                raise ModelFileError(
+                    f"The header describes a network with {key} of length "
+                    f"{len(value)}, but the weights hold {n_tensors} tensors."
+                )
         with torch.device("meta"):
             state = module(**kwargs).state_dict()
+    except ModelFileError:
+        raise
     except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
         raise ModelFileError(
             f"The header describes a network that cannot be built: {exc}"
