@@ -774,3 +774,17 @@ def test_any_error_while_loading_is_a_model_file_error(saved, monkeypatch, error
         load(_archive(saved))
     assert isinstance(info.value.__cause__, error)
     assert "\n" not in str(info.value)
+
+
+def test_a_model_that_cannot_be_stored_leaves_an_existing_file_alone(data, tmp_path):
+    X, y = data
+    path = tmp_path / "model.sklt"
+    path.write_bytes(b"the user's earlier model")
+    model = make_pipeline(_Recorder(), LinearMarginClassifier(random_state=0))
+    with pytest.raises(TypeError, match="would not trust"):
+        save(model.fit(X, y), path)
+    clf = LinearMarginClassifier(random_state=0).fit(X, y)
+    clf.random_state = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="Generator"):
+        save(clf, path)
+    assert path.read_bytes() == b"the user's earlier model"
