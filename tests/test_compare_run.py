@@ -563,3 +563,22 @@ def test_paired_columns_for_ours_against_the_best_baseline(tiny):
     )
     expected = stats.ttest_rel(scores["ours"], scores["logreg"]).pvalue  # 3 splits
     np.testing.assert_allclose(table.loc["ours", "p_value"], expected)
+
+
+def test_lightgbm_contender_takes_category_columns_when_installed():
+    lightgbm = pytest.importorskip("lightgbm")
+    frame, y = _mixed_frame(seed=2)
+    cv = list(StratifiedKFold(3, shuffle=True, random_state=0).split(frame, y))
+    with threadpool_limits(1):
+        table = compare(["lightgbm"], frame, y, cv=cv, n_jobs=1)
+    assert table["n_failed"].tolist() == [0]
+    expected = []
+    for train, test in cv:
+        train_part = frame.iloc[train].astype({"colour": "category"})
+        levels = pd.CategoricalDtype(train_part["colour"].cat.categories)
+        test_part = frame.iloc[test].astype({"colour": levels})
+        model = lightgbm.LGBMClassifier(random_state=0, verbose=-1)
+        with threadpool_limits(1):
+            pred = model.fit(train_part, y[train]).predict(test_part)
+        expected.append(balanced_accuracy_score(y[test], pred))
+    np.testing.assert_allclose(table["balanced_accuracy_mean"], np.mean(expected))

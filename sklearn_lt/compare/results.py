@@ -361,6 +361,12 @@ class ResultsDirectory:
     def _append(self, name, frame):
         path = self.path / name
         header = not path.exists() or path.stat().st_size == 0
+        if not header:
+            # the columns of the file, in its order (a resumed file may have
+            # been written by another run)
+            columns = list(pd.read_csv(path, nrows=0).columns)
+            if list(frame.columns) != columns:
+                frame = frame.reindex(columns=columns)
         with open(path, "a", encoding="utf-8", newline="") as handle:
             frame.to_csv(handle, index=False, header=header)
             handle.flush()

@@ -19,6 +19,8 @@ independent and these p-values are optimistic (Nadeau and Bengio, 2003);
 ``sklearn-lt compare --repeats`` adds splits with new seeds.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -76,7 +78,11 @@ def paired_test(ours, baseline):
             "wilcoxon",
             n_pairs,
         )
-    p_value = float(stats.ttest_rel(ours[paired], baseline[paired]).pvalue)
+    with warnings.catch_warnings():
+        # differences equal up to rounding: scipy warns of precision loss and
+        # returns the (tiny) p-value of a nearly infinite t statistic
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p_value = float(stats.ttest_rel(ours[paired], baseline[paired]).pvalue)
     return difference, p_value, "ttest_rel", n_pairs
 
 
