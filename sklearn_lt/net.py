@@ -21,14 +21,23 @@ callback.
 """
 
 import math
+import weakref
 from collections.abc import Mapping
 from functools import partial
 
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.callbacks import BatchScoring, Callback, EpochScoring, LRScheduler
+from skorch.callbacks import (
+    BatchScoring,
+    Callback,
+    EpochScoring,
+    LRScheduler,
+    PassthroughScoring,
+    PrintLog,
+)
 from skorch.dataset import Dataset, get_len, unpack_data
+from skorch.history import History
 from skorch.utils import TeeGenerator, to_numpy, to_tensor
 from torch.utils.data import DataLoader, Subset
 
@@ -144,6 +153,9 @@ class NonFiniteLossGuard(Callback):
             self._fail(net, what)
 
     def on_epoch_end(self, net, **kwargs):
+        params = [param.detach() for param in net.module_.parameters()]
+        if params and _all_finite(params):
+            return
         for name, param in net.module_.named_parameters():
             if not torch.isfinite(param).all():
                 self._fail(net, f"parameter {name!r} has non-finite values")
@@ -156,6 +168,81 @@ class NonFiniteLossGuard(Callback):
             "learning rate (learning_rate_init / lr), smaller scale or tau, "
             "standardised features (StandardScaler), or a larger alpha."
         )
+
+
+# module -> its weight matrices (LongTailNet._weight_matrices)
+_WEIGHT_MATRICES = weakref.WeakKeyDictionary()
+
+
+def _all_finite(tensors):
+    """Whether every entry of ``tensors`` is finite, in a few operations
+    (the largest absolute value of each is finite)."""
+    try:
+        largest = torch._foreach_norm(tensors, ord=math.inf)
+    except (RuntimeError, TypeError):  # say, integer or sparse parameters
+        return False  # the caller checks one by one
+    return bool(torch.isfinite(torch.stack(largest)).all())
+
+
+class _QuietPrintLog(PrintLog):
+    """skorch's PrintLog, minus formatting a table nobody sees.
+
+    :class:`~skorch.callbacks.PrintLog` formats the epoch's row (tabulate,
+    about a millisecond) even when ``verbose=0`` keeps it from being printed;
+    this one skips the epoch when nothing would be printed.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.sink is print and not net.verbose:
+            return
+        super().on_epoch_end(net, **kwargs)
+
+
+class _PassthroughScoring(PassthroughScoring):
+    """skorch's PassthroughScoring, reading the epoch's batches directly.
+
+    The same batch-size-weighted mean of the batch values
+    (``np.average(values, weights=sizes)`` over the batches that have both)
+    and the same history entries; skorch's general history indexing
+    (``history[-1, "batches", :, key]``), which costs about as much as a
+    small epoch's training, is used only for other history types.
+    """
+
+    def on_epoch_end(self, net, **kwargs):
+        history = net.history
+        if type(history) is not History:
+            return super().on_epoch_end(net, **kwargs)
+        size_key = "train_batch_size" if self.on_train else "valid_batch_size"
+        batches = history[-1]["batches"]
+        if not any(self.name in batch for batch in batches):
+            return None  # e.g. no validation data
+        pairs = [
+            (batch[size_key], batch[self.name])
+            for batch in batches
+            if size_key in batch and self.name in batch
+        ]
+        sizes, values = zip(*pairs)
+        score = np.average(values, weights=sizes)
+        is_best = self._is_best_score(score)
+        if is_best:
+            self.best_score_ = score
+        history.record(self.name, score)
+        if is_best is not None:
+            history.record(self.name + "_best", bool(is_best))
+        return None
+
+
+def _fast_default(callback):
+    """LongTailNet's replacement for one of skorch's default callbacks."""
+    if type(callback) is PrintLog:
+        return _QuietPrintLog()
+    if type(callback) is PassthroughScoring:
+        return _PassthroughScoring(
+            callback.name,
+            lower_is_better=callback.lower_is_better,
+            on_train=callback.on_train,
+        )
+    return callback
 
 
 def _has_non_finite(data):
@@ -511,8 +598,11 @@ class LongTailNet(NeuralNetClassifier):
 
     @property
     def _default_callbacks(self):
+        defaults = super()._default_callbacks
+        if self._fast_loop:
+            defaults = [(name, _fast_default(cb)) for name, cb in defaults]
         return [
-            *super()._default_callbacks,
+            *defaults,
             ("class_count_setter", ClassCountSetter()),
             ("non_finite_loss_guard", NonFiniteLossGuard()),
         ]
@@ -538,8 +628,9 @@ class LongTailNet(NeuralNetClassifier):
         with torch_thread_budget():
             yield from super().forward_iter(X, training=training, device=device)
 
-    # The fast epoch of run_single_epoch; False runs skorch's own loop (the
-    # reference the tests compare against).
+    # The fast epoch of run_single_epoch and the fast versions of skorch's
+    # default PassthroughScoring and PrintLog; False runs skorch's own loop
+    # and callbacks (the reference the tests compare against).
     _fast_loop = True
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
@@ -646,8 +737,14 @@ class LongTailNet(NeuralNetClassifier):
         def closure():
             self._zero_grad_optimizer()
             y_pred = self.infer(Xi, **fit_params)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+            self._defer_penalty_, self._penalty_deferred_ = True, False
+            try:
+                loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+            finally:
+                self._defer_penalty_ = False
             loss.backward()
+            if self._penalty_deferred_:
+                loss = self._add_penalty_gradient(loss)
             if not result:
                 result["loss"], result["y_pred"] = loss, y_pred
             if grad_hooks:
@@ -706,22 +803,52 @@ class LongTailNet(NeuralNetClassifier):
         else:
             loss = self.criterion_(y_pred, y_true, **kwargs)
         if training and self.alpha:
-            penalty = sum(
-                param.pow(2).sum()
-                for param in self._weight_matrices()
-                if param.requires_grad
-            )
-            loss = loss + 0.5 * self.alpha * penalty
+            if getattr(self, "_defer_penalty_", False):
+                # The fast training step adds the penalty's gradient itself.
+                self._penalty_deferred_ = True
+                return loss
+            loss = loss + 0.5 * self.alpha * self._penalty()
         return loss
+
+    def _penalty(self):
+        """``sum ||W||^2`` over the trainable weight matrices."""
+        return sum(
+            param.pow(2).sum()
+            for param in self._weight_matrices()
+            if param.requires_grad
+        )
+
+    def _add_penalty_gradient(self, loss):
+        """Add the L2 penalty to ``loss`` (value only) and to the gradients.
+
+        The same numbers as back-propagating ``loss + 0.5 * alpha * sum
+        ||W||^2`` (the gradient ``alpha * W`` is rounded, then added, as
+        autograd does), without building and walking its graph on every
+        batch.
+        """
+        matrices = [p for p in self._weight_matrices() if p.requires_grad]
+        with torch.no_grad():
+            value = loss.detach() + 0.5 * self.alpha * self._penalty()
+            if not matrices:
+                return value
+            penalty_grads = torch._foreach_mul(matrices, self.alpha)
+            for param, grad in zip(matrices, penalty_grads):
+                if param.grad is None:
+                    param.grad = grad
+                else:
+                    param.grad.add_(grad)
+        return value
 
     def _weight_matrices(self):
         """The module's parameters with two or more dimensions (cached per
-        module: collecting them walks every submodule)."""
-        cached = getattr(self, "_weight_matrices_cache", None)
-        if cached is None or cached[0] is not self.module_:
-            matrices = [p for p in self.module_.parameters() if p.ndim > 1]
-            cached = self._weight_matrices_cache = (self.module_, matrices)
-        return cached[1]
+        module, outside the net so that it is not pickled: collecting them
+        walks every submodule)."""
+        module = self.module_
+        matrices = _WEIGHT_MATRICES.get(module)
+        if matrices is None:
+            matrices = [p for p in module.parameters() if p.ndim > 1]
+            _WEIGHT_MATRICES[module] = matrices
+        return matrices
 
     # Optimisers with a fused implementation (one kernel for all parameters
     # instead of a handful of operations per parameter tensor): used by

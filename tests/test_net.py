@@ -263,7 +263,7 @@ def _fit_both(X, y, **kwargs):
     return nets
 
 
-def _assert_same(fast, slow, keys=("train_loss",)):
+def _assert_same(fast, slow, keys=("train_loss", "train_loss_best")):
     for key in keys:
         assert fast.history[:, key] == slow.history[:, key], key
     assert fast.history[:, "batches"] == slow.history[:, "batches"]
@@ -297,7 +297,11 @@ def test_fast_loop_with_validation_and_batch_hook_callbacks_matches_skorch():
         )
         logs.append(log.calls)
     fast, slow = nets
-    _assert_same(fast, slow, keys=("train_loss", "valid_loss", "valid_acc"))
+    _assert_same(
+        fast,
+        slow,
+        keys=("train_loss", "valid_loss", "valid_loss_best", "valid_acc"),
+    )
     assert logs[0] == logs[1]
     kinds = {(call[0], call[1]) for call in logs[0]}
     assert kinds == {
@@ -370,3 +374,25 @@ def test_tensor_iterator_chunks_give_the_dataloaders_batches(monkeypatch):
     for (xg, yg), (xe, ye) in zip(got, expected):
         torch.testing.assert_close(xg, xe)
         torch.testing.assert_close(yg, ye)
+
+
+def test_epoch_table_is_printed_with_verbose_only(capsys):
+    X, y = _data()
+    LongTailNet(nn.Linear(5, 3), max_epochs=2, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and out.count("\n") >= 4  # header, rule, 2 rows
+    LongTailNet(nn.Linear(5, 3), max_epochs=2, verbose=0).fit(X, y)
+    assert capsys.readouterr().out == ""
+
+
+def test_fitted_net_clones_and_pickles_without_private_parameters():
+    import pickle
+
+    from sklearn.base import clone
+
+    X, y = _data()
+    net = LongTailNet(nn.Linear(5, 3), alpha=0.1, max_epochs=2, verbose=0).fit(X, y)
+    assert not any(key.startswith("_defer") for key in net.get_params())
+    clone(net).fit(X, y)
+    restored = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(restored.predict(X), net.predict(X))
