@@ -219,7 +219,7 @@ def statistics_summary(table, per_split):
     ...     "contender": ["ours"] * 3 + ["base"] * 3, "split": [0, 1, 2] * 2,
     ...     "balanced_accuracy": [0.9, 0.8, 0.85, 0.8, 0.75, 0.8]})
     >>> print(statistics_summary(table, per_split))  # doctest: +ELLIPSIS
-    Best sklearn_lt contender: ours, 0.850 balanced accuracy; best baseline: base, 0.800. Difference over 3 paired splits: +0.067 (p = 0.113, paired t-test (scipy.stats.ttest_rel), used because ...
+    Best sklearn_lt contender: ours, 0.850 balanced accuracy; best baseline: base, 0.800. Difference over 3 paired splits: +0.067 (p = 0.057, paired t-test (scipy.stats.ttest_rel), used because ...
     """  # noqa: E501
     from .stats import MIN_WILCOXON_SPLITS, paired_comparison
 

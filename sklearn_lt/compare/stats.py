@@ -124,7 +124,7 @@ def paired_comparison(table, per_split, metric="balanced_accuracy"):
     ...     "contender": ["ours"] * 3 + ["base"] * 3, "split": [0, 1, 2] * 2,
     ...     "balanced_accuracy": [0.9, 0.8, 0.85, 0.8, 0.75, 0.8]})
     >>> result, best = paired_comparison(table, per_split)
-    >>> best, round(result.loc["ours", "diff_vs_best_baseline"], 3)
+    >>> best, float(round(result.loc["ours", "diff_vs_best_baseline"], 3))
     ('base', 0.067)
     """
     result = pd.DataFrame(
