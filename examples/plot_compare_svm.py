@@ -85,7 +85,7 @@ import matplotlib.pyplot as plt
 
 from sklearn_lt.plotting import plot_balanced_accuracy, plot_per_class_recall
 
-plot_per_class_recall(per_class)
+ax = plot_per_class_recall(per_class)
 
 # %%
 # And the summary, with the standard deviation over the splits.
