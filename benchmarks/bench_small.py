@@ -109,33 +109,46 @@ FIT_CONTENDERS = {
 }
 
 
+def _ratios(med):
+    return {
+        "ours / sklearn": med["ours"] / med["sklearn"],
+        "ours / plain": med["ours"] / med["plain"],
+        "ours / plain fused": med["ours"] / med["plain fused"],
+        "elm / ours": med["ours elm"] / med["ours"],
+    }
+
+
 def run_fit(rows, epochs, repeats, pause):
+    """Wall and CPU (process) time of each contender; on a busy machine the
+    CPU time, which leaves out the time spent waiting for a core, is the
+    steadier of the two (one thread: CPU time is the work done)."""
     torch.set_num_threads(1)
-    table = []
+    wall_rows, cpu_rows = [], []
     with threadpool_limits(1):
         for n_rows in rows:
             X, y = long_tailed_data(n_rows, n_features=N_FEATURES, n_classes=N_CLASSES)
             for fn in FIT_CONTENDERS.values():  # warm-up, untimed
                 fn(X[:300], y[:300], 1)
-            times = {name: [] for name in FIT_CONTENDERS}
+            wall = {name: [] for name in FIT_CONTENDERS}
+            cpu = {name: [] for name in FIT_CONTENDERS}
             for _ in range(repeats):
                 for name, fn in FIT_CONTENDERS.items():
                     time.sleep(pause)
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     fn(X, y, epochs)
-                    times[name].append(time.perf_counter() - start)
-            med = {name: float(np.median(t)) for name, t in times.items()}
-            row = {"rows": n_rows, **{f"{k} s": v for k, v in med.items()}}
-            row["ours / sklearn"] = med["ours"] / med["sklearn"]
-            row["ours / plain"] = med["ours"] / med["plain"]
-            row["ours / plain fused"] = med["ours"] / med["plain fused"]
-            row["elm / ours"] = med["ours elm"] / med["ours"]
-            table.append(row)
-            print_table(table[-1:], list(row))
+                    cpu[name].append(time.process_time() - start_cpu)
+                    wall[name].append(time.perf_counter() - start)
+            for times, table in ((wall, wall_rows), (cpu, cpu_rows)):
+                med = {name: float(np.median(t)) for name, t in times.items()}
+                row = {"rows": n_rows, **{f"{k} s": v for k, v in med.items()}}
+                table.append({**row, **_ratios(med)})
+            print(f"rows {n_rows}: load average {os.getloadavg()[0]:.2f}")
             sys.stdout.flush()
-    print()
-    print_table(table, list(table[0]))
-    return table
+    print("\nwall time (median of", repeats, "in turns):")
+    print_table(wall_rows, list(wall_rows[0]))
+    print("\nCPU time of the process (median of", repeats, "in turns):")
+    print_table(cpu_rows, list(cpu_rows[0]))
+    return wall_rows, cpu_rows
 
 
 # -- start-up ------------------------------------------------------------------
