@@ -638,6 +638,12 @@ def _run_compare(args, command):
         )
     except ResultsDirectoryError as exc:
         raise CommandLineError(str(exc)) from exc
+    if len(old_per_class):
+        # the labels were read back as strings: map them to those of y
+        import numpy as np
+
+        labels = {str(label): label for label in np.unique(y)}
+        old_per_class["class"] = old_per_class["class"].map(labels)
     rows = old_rows.to_dict("records") if len(old_rows) else []
     per_class = [old_per_class] if len(old_per_class) else []
     per_split = [old_per_split] if len(old_per_split) else []

@@ -208,8 +208,8 @@ class ResultsDirectory:
             resuming).
 
         per_class, per_split : pandas.DataFrame
-            Their rows of ``per_class_recall.csv`` and
-            ``per_split_scores.csv``.
+            Their rows of ``per_class_recall.csv`` (with the class labels as
+            strings) and ``per_split_scores.csv``.
 
         Raises
         ------
@@ -325,8 +325,13 @@ class ResultsDirectory:
         if not path.exists() or path.stat().st_size == 0:
             return pd.DataFrame()
         try:
+            # class labels stay strings (the caller maps them back to the
+            # labels of y), as do names and errors
             frame = pd.read_csv(
-                path, keep_default_na=False, na_values=["", "NaN", "nan"]
+                path,
+                keep_default_na=False,
+                na_values=["", "NaN", "nan"],
+                dtype={"class": str, "contender": str, "error": str},
             )
         except (ValueError, pd.errors.ParserError) as exc:
             raise ResultsDirectoryError(
