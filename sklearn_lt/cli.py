@@ -770,9 +770,10 @@ def _finish(
         return 130
     print(f"\n{description}\n")
     print(display_table(table).to_string(index=False))
-    for paragraph in (statistics, failures):
-        if paragraph:
-            print(f"\n{paragraph}")
+    if statistics:
+        print(f"\n{statistics}")
+    if failures:
+        print(f"\nFailures: {failures}")
     names = ", ".join(path.name for path in written)
     print(f"\nWrote {names} to {args.out} ({meta['wall_time']})")
     if (table["n_failed"] == table["n_splits"]).all():

@@ -60,7 +60,7 @@ def test_display_table_marks_failures_and_empty_shot_groups():
 def test_failure_summary_names_each_failure():
     summary = failure_summary(_table())
     assert summary == (
-        "Failures: 2 of 4 contenders failed. broken failed on all 3 splits "
+        "2 of 4 contenders failed. broken failed on all 3 splits "
         "(ValueError: bad); half failed on 1 of 3 splits (MemoryError: big)."
     )
     assert failure_summary(_table().iloc[:2]) == ""

@@ -161,7 +161,8 @@ def failure_summary(table):
     Returns
     -------
     summary : str
-        ``""`` if nothing failed.
+        ``""`` if nothing failed. Printed and written after a
+        ``Failures:`` label.
 
     Examples
     --------
@@ -170,7 +171,7 @@ def failure_summary(table):
     >>> table = pd.DataFrame({"contender": ["a", "b"], "n_splits": [5, 5],
     ...                       "n_failed": [0, 5], "error": ["", "ValueError: no"]})
     >>> failure_summary(table)
-    'Failures: 1 of 2 contenders failed. b failed on all 5 splits (ValueError: no).'
+    '1 of 2 contenders failed. b failed on all 5 splits (ValueError: no).'
     """
     failed = table[table["n_failed"] > 0]
     if failed.empty:
@@ -184,7 +185,7 @@ def failure_summary(table):
         )
         parts.append(f"{row['contender']} failed on {where} ({row['error']})")
     return (
-        f"Failures: {len(failed)} of {len(table)} contenders failed. "
+        f"{len(failed)} of {len(table)} contenders failed. "
         + "; ".join(parts)
         + "."
     )
@@ -324,7 +325,8 @@ def results_markdown(table, *, meta, many_shot=100, few_shot=20):
         markdown_table(display_table(table)),
         "",
     ]
-    for key in ("statistics", "failures"):
-        if meta.get(key):
-            lines += [meta[key], ""]
+    if meta.get("statistics"):
+        lines += [meta["statistics"], ""]
+    if meta.get("failures"):
+        lines += [f"Failures: {meta['failures']}", ""]
     return "\n".join(lines)
