@@ -10,6 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from sklearn_lt import LinearMarginClassifier, LogitAdjustedClassifier
 from sklearn_lt.compare import (
@@ -170,7 +171,7 @@ def test_every_default_contender_runs_on_a_tiny_problem():
         n_samples=150, n_features=5, n_classes=3, imbalance_ratio=5, random_state=0
     )
     cv = list(StratifiedKFold(2, shuffle=True, random_state=0).split(X, y))[:1]
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")  # MLP convergence, small-class notes
         table = compare(None, X, y, cv=cv)
     assert sorted(table["contender"]) == sorted(_expected_names())
