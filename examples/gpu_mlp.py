@@ -63,3 +63,20 @@ net = model[-1].net_
 losses = net.history[:, "train_loss"]
 print("train loss, first and last epoch:", round(losses[0], 3), round(losses[-1], 3))
 print(type(y_pred).__name__, y_pred[:10])
+
+# %%
+# The training loss per epoch, on a log scale. The dashed line marks where
+# the class weights of DRW switch on, for the last 20% of the epochs
+# (``reweight_start=0.8``).
+import matplotlib.pyplot as plt
+
+epochs = range(1, len(losses) + 1)
+fig, ax = plt.subplots(figsize=(7, 3.5), layout="constrained")
+ax.plot(epochs, losses, marker="." if FAST else None)
+ax.axvline(0.8 * len(losses) + 0.5, color="grey", linestyle="--", label="DRW on")
+ax.set_xlabel("epoch")
+ax.set_yscale("log")
+ax.set_ylabel("training loss (LDAM)")
+ax.set_title(f"LDAM-DRW on long-tailed digits ({device})")
+ax.legend()
+plt.show()

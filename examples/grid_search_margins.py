@@ -89,3 +89,23 @@ y_pred = search.predict(X_test)
 print("balanced accuracy:", round(balanced_accuracy_score(y_test, y_pred), 3))
 counts = pd.Series(y_train).value_counts().to_dict()
 print(shot_accuracy(y_test, y_pred, counts, many_shot=100, few_shot=20))
+
+# %%
+# Every setting of the search, with its spread over the folds.
+import matplotlib.pyplot as plt
+
+results["setting"] = [
+    ", ".join(f"{key.removeprefix('mlp__')}={value}" for key, value in params.items())
+    for params in results["params"]
+]
+results = results.sort_values("mean_test_score")
+fig, ax = plt.subplots(figsize=(8, 1.2 + 0.5 * len(results)), layout="constrained")
+ax.barh(
+    results["setting"],
+    results["mean_test_score"],
+    xerr=results["std_test_score"],
+    color="tab:blue",
+)
+ax.set_xlim(results["mean_test_score"].min() - 0.1, 1)
+ax.set_xlabel("balanced accuracy (mean ± std over folds)")
+plt.show()
