@@ -412,6 +412,15 @@ def _read_table(path, target, sep=None):
     features = frame.drop(columns=[target])
     if features.shape[1] == 0:
         raise CommandLineError(f"{path.name} has no feature column besides {target!r}")
+    from sklearn.utils.multiclass import type_of_target
+
+    kind = type_of_target(y.to_numpy(), input_name="y")
+    if kind not in ("binary", "multiclass"):
+        raise CommandLineError(
+            f"the target column {target!r} holds {kind} values "
+            f"({y.nunique()} distinct), not class labels; pick a column of "
+            "classes or bin it first"
+        )
     counts = y.value_counts(sort=False).sort_index()
     if len(counts) < 2:
         raise CommandLineError(
@@ -704,6 +713,15 @@ def _run_compare(args, command):
 
 
 def _compare(compare, contenders, X, y, splits, args, callback):
+    # a failing fit is a row of the table, not an exception: what raises here
+    # is the validation of the data, one line for the user
+    try:
+        _call_compare(compare, contenders, X, y, splits, args, callback)
+    except ValueError as exc:
+        raise CommandLineError(_one_line(exc)) from exc
+
+
+def _call_compare(compare, contenders, X, y, splits, args, callback):
     many_shot, few_shot = args.shot_thresholds
     compare(
         contenders,

@@ -60,6 +60,12 @@ def test_missing_target_column(capsys, csv_file, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_continuous_target(capsys, csv_file):
+    path, _ = csv_file
+    status, _, err = _run(capsys, "compare", "--data", str(path), "--target", "a")
+    _assert_one_line_error(status, err, r"'a' holds continuous values \(120 distinct\)")
+
+
 def test_single_class(capsys, csv_file):
     path, frame = csv_file
     frame.assign(label="cat").to_csv(path, index=False)
