@@ -88,6 +88,7 @@ ax.set_xticks(counts.index)
 ax.set_xlabel("digit (training examples decrease to the right)")
 ax.set_ylabel("recall on the balanced test set")
 ax.legend()
+plt.show()
 
 # %%
 # Choosing ``tau`` by cross-validation
@@ -103,4 +104,3 @@ tuned.fit(X_train, y_train)
 y_pred = tuned.predict(X_test)
 print(f"gradient boosting, tau = {tuned.best_tau_:.1f} chosen by cross-validation:")
 print("balanced accuracy", round(balanced_accuracy_score(y_test, y_pred), 3))
-plt.show()
