@@ -15,6 +15,8 @@ edit here.
 
 import importlib
 import inspect
+import os
+import sys
 from pathlib import Path
 
 import sklearn_lt
@@ -266,10 +268,29 @@ def _skip_foreign_member(app, what, name, obj, skip, options):
     return None
 
 
+def write_cli_help(out_dir=DOCS / "generated"):
+    """Write ``sklearn-lt compare --help`` for the user guide to include."""
+    import subprocess
+
+    out_dir.mkdir(exist_ok=True)
+    env = {**os.environ, "COLUMNS": "80"}
+    help_text = subprocess.run(
+        [sys.executable, "-m", "sklearn_lt", "compare", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    page = out_dir / "cli_compare_help.txt"
+    if not page.exists() or page.read_text() != help_text:
+        page.write_text(help_text)
+
+
 def _write_api_pages(app):
     from sphinx.util import logging
 
     write_api_pages(warn=logging.getLogger("sklearn_lt.docs").warning)
+    write_cli_help()
     # An environment loaded from an earlier build does not know new pages yet;
     # autosummary generates stubs only for the pages the environment lists.
     app.env.find_files(app.config, app.builder)
