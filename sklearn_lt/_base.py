@@ -58,6 +58,12 @@ _COMMON_CONSTRAINTS = {
 }
 
 
+# alpha="auto": 1e-2 up to 2,000 training rows, then 1e-2 * (2000 / n)**2,
+# 1e-4 at 20,000 rows (benchmarks/bench_quality.py, RESULTS.md section 7).
+_AUTO_ALPHA_MAX = 1e-2
+_AUTO_ALPHA_ROWS = 2000
+
+
 def _as_tensor(array):
     # Read-only inputs (memory maps) are fine: nothing writes to the tensor.
     with warnings.catch_warnings():
@@ -357,8 +363,16 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         """Number of epochs run (full-batch solvers override)."""
         return len(self.net_.history)
 
+    def _penalty(self, n_samples):
+        """The L2 penalty ``alpha`` used for ``n_samples`` training rows."""
+        if isinstance(self.alpha, str):  # "auto": see the subclass docstring
+            ratio = min(1.0, _AUTO_ALPHA_ROWS / max(n_samples, 1))
+            return float(_AUTO_ALPHA_MAX * ratio**2)
+        return float(self.alpha)
+
     def _build_net(self, n_samples, n_features, seed):
         n_classes = self.classes_.size
+        self.alpha_ = self._penalty(n_samples)
         net_kwargs, reweight_epoch = self._training_spec(n_samples)
         # Counts floored at 1: a class declared to partial_fit but not seen
         # yet (count 0, e.g. in a loaded model) gets finite margins and priors.
@@ -402,7 +416,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 for key, value in self._criterion_params().items()
             },
             classes=np.arange(n_classes),
-            alpha=self.alpha,
+            alpha=self.alpha_,
             device=self.device,
             verbose=int(self.verbose),
             iterator_valid__batch_size=self._predict_batch_size,
@@ -566,6 +580,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
     def _build_incremental_net(self, n_samples, n_features):
         """The net of partial_fit (see there for how it differs from fit's)."""
         n_classes = self.classes_.size
+        self.alpha_ = self._penalty(n_samples)
         net_kwargs, reweight_epoch = self._incremental_training_spec(n_samples)
         callbacks = []
         if self.reweight == "drw":

@@ -80,8 +80,16 @@ class MLPMarginClassifier(
         max_epochs)``, counted from 0, and at the latest in the last epoch,
         so DRW is never silently off. With ``learning_rate="step"`` the
         weights switch on at the first decay instead, as in the paper.
-    alpha : float, default=1e-4
-        L2 penalty on the weight matrices.
+    alpha : float or "auto", default="auto"
+        L2 penalty on the weight matrices, added to the mean loss as
+        ``0.5 * alpha * sum ||W||^2``. ``"auto"`` scales it with the
+        training rows ``n``: ``1e-2`` up to 2,000 rows, then
+        ``1e-2 * (2000 / n) ** 2`` (``1e-4`` at 20,000 rows): few rows need
+        a strong penalty not to memorise the rare class, many rows a weak
+        one not to underfit. These are the values that did best in
+        ``benchmarks/bench_quality.py`` on small binary and long-tailed
+        tables and on a 20,000-row one (numbers in
+        ``benchmarks/RESULTS.md``). The value used is ``alpha_``.
     solver : {"adam", "sgd"}, default="adam"
         Optimiser.
     momentum : float, default=0.9
@@ -149,6 +157,8 @@ class MLPMarginClassifier(
         The fitted skorch net, with its ``history``.
     n_iter_ : int
         Number of epochs run (with :meth:`partial_fit`, one per call).
+    alpha_ : float
+        The L2 penalty used (``alpha``, or its ``"auto"`` value).
     loss_curve_ : list of float
         Training loss (penalty included) of each epoch of :meth:`fit`, as
         in :class:`~sklearn.neural_network.MLPClassifier`.
@@ -210,6 +220,7 @@ class MLPMarginClassifier(
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "scoring": [str, callable],
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "tol": [Interval(Real, 0, None, closed="left")],
     }
     # Rows per batch at prediction: large enough that skorch's per-batch
@@ -237,7 +248,7 @@ class MLPMarginClassifier(
         beta=0.9999,
         reweight=None,
         reweight_start=0.8,
-        alpha=1e-4,
+        alpha="auto",
         solver="adam",
         momentum=0.9,
         batch_size=128,

@@ -110,7 +110,6 @@ def test_default_contenders_are_unfitted_clonable_and_named_as_documented():
             mlp.hidden_layer_sizes,
             mlp.batch_size,
             mlp.learning_rate_init,
-            mlp.alpha,
             getattr(mlp, "max_epochs", getattr(mlp, "max_iter", None)),
             mlp.random_state,
         )
@@ -118,6 +117,10 @@ def test_default_contenders_are_unfitted_clonable_and_named_as_documented():
     }
     assert len(budgets) == 1
     assert budgets.pop()[-1] == 7
+    # the L2 penalty is each estimator's own default
+    for name, mlp in mlps.items():
+        expected = "auto" if name.startswith("mlp_margin") else 1e-4
+        assert mlp.alpha == expected, name
 
 
 def test_gradient_boosting_contenders_are_what_their_names_say():

@@ -37,12 +37,14 @@ __all__ = [
 
 # One MLP setting shared by every MLP contender, ours and the baselines, so
 # that they differ only in the loss or the resampling: same width, epochs,
-# minibatch size, step size and L2 penalty.
+# minibatch size and step size. The L2 penalty is each estimator's default:
+# the two packages scale it differently (MLPClassifier divides alpha by the
+# rows, MLPMarginClassifier's alpha="auto" chooses it from them), so one
+# number would mean two different penalties.
 MLP_SETTINGS = {
     "hidden_layer_sizes": (128,),
     "batch_size": 64,
     "learning_rate_init": 1e-3,
-    "alpha": 1e-4,
 }
 MLP_EPOCHS = 100
 
