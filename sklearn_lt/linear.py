@@ -163,6 +163,8 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         column names).
     net_ : sklearn_lt.LongTailNet
         The fitted skorch net, with its ``history``.
+    alpha_ : float
+        The L2 penalty used (``alpha``).
     n_iter_ : int
         L-BFGS iterations run (all stages), or epochs for minibatch solvers
         (after :meth:`partial_fit`, its epochs: one per call).
