@@ -32,6 +32,7 @@ import time
 import numpy as np
 from _common import long_tailed_data, machine, print_table
 from sklearn.model_selection import GridSearchCV
+from threadpoolctl import threadpool_limits
 
 from sklearn_lt import MLPMarginClassifier
 
@@ -54,23 +55,34 @@ def grid_search(X, y, n_jobs, epochs):
 def run_grid(repeats, epochs, pause):
     X, y = long_tailed_data(2000, n_features=64, n_classes=10)
     grid_search(X[:300], y[:300], 2, 1)  # start the loky workers (untimed)
-    times = {1: [], 2: []}
+    runs = {
+        "n_jobs=1": lambda: grid_search(X, y, 1, epochs),
+        "n_jobs=2": lambda: grid_search(X, y, 2, epochs),
+        # For reference: one process with one torch thread.
+        "n_jobs=1, 1 thread": lambda: _one_thread(grid_search, X, y, 1, epochs),
+    }
+    times = {name: [] for name in runs}
     for _ in range(repeats):
-        for n_jobs in times:
+        for name, run in runs.items():
             time.sleep(pause)
             start = time.perf_counter()
-            grid_search(X, y, n_jobs, epochs)
-            times[n_jobs].append(time.perf_counter() - start)
-    med = {n_jobs: float(np.median(t)) for n_jobs, t in times.items()}
+            run()
+            times[name].append(time.perf_counter() - start)
+    med = {name: float(np.median(t)) for name, t in times.items()}
     row = {
         "fits": 8,
         "epochs": epochs,
-        "n_jobs=1 s": med[1],
-        "n_jobs=2 s": med[2],
-        "speed-up": med[1] / med[2],
+        **{f"{name} s": value for name, value in med.items()},
+        "speed-up of n_jobs=2": med["n_jobs=1"] / med["n_jobs=2"],
+        "... over 1 thread": med["n_jobs=1, 1 thread"] / med["n_jobs=2"],
     }
     print_table([row], list(row))
     return row
+
+
+def _one_thread(fn, *args):
+    with threadpool_limits(1):
+        return fn(*args)
 
 
 def _compare_command(n_jobs, out, contenders):
