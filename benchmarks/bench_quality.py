@@ -266,15 +266,21 @@ DEFAULT_MODELS = [
 
 
 # -- one cell ------------------------------------------------------------------
-def _tail_compactness(model, X_test, y_test, few):
+def _compactness(model, X_test, y_test, groups):
+    """Mean ``embedding_compactness`` of the test rows of each class group."""
     from sklearn_lt.metrics import embedding_compactness
 
     clf = model[-1]
-    if not hasattr(clf, "transform") or not few.size:
-        return np.nan
+    if not hasattr(clf, "transform"):
+        return [np.nan] * len(groups)
     embeddings = clf.transform(model[:-1].transform(X_test))
     compactness = embedding_compactness(embeddings, y_test)
-    return float(compactness.loc[np.intersect1d(few, compactness.index)].mean())
+    return [
+        float(compactness.loc[np.intersect1d(g, compactness.index)].mean())
+        if g.size
+        else np.nan
+        for g in groups
+    ]
 
 
 def run_cell(task, seed, model_name):
@@ -297,7 +303,12 @@ def run_cell(task, seed, model_name):
         few = classes[counts < 2 * counts.min()]
     else:
         few = classes[counts < FEW_SHOT]
+    # head classes, for the compactness of the tail against the head
+    many = classes[counts >= (counts.max() / 2 if group == "large" else 100)]
     recalls = recall_score(y_test, y_pred, labels=few, average=None, zero_division=0)
+    tail, head = (np.nan, np.nan)
+    if group != "binary":
+        tail, head = _compactness(model, X_test, y_test, [few, many])
     return {
         "task": task,
         "group": group,
@@ -305,17 +316,16 @@ def run_cell(task, seed, model_name):
         "model": model_name,
         "balanced_accuracy": balanced_accuracy_score(y_test, y_pred),
         "few_shot_recall": float(np.mean(recalls)) if few.size else np.nan,
-        "tail_compactness": (
-            _tail_compactness(model, X_test, y_test, few)
-            if group != "binary"
-            else np.nan
-        ),
+        "tail_compactness": tail,
+        "head_compactness": head,
         "fit_seconds": seconds,
     }
 
 
 def report(frame, tasks):
     """Print the per-task and per-group tables of the cells in ``frame``."""
+    frame = frame.reindex(columns=[*frame.columns.drop("head_compactness", "ignore"),
+                                   "head_compactness"])  # fmt: skip
     by_task = frame.pivot_table(
         index="model", columns="task", values="balanced_accuracy", aggfunc="mean"
     )
@@ -325,6 +335,7 @@ def report(frame, tasks):
         balanced_accuracy=("balanced_accuracy", "mean"),
         few_shot_recall=("few_shot_recall", "mean"),
         tail_compactness=("tail_compactness", "mean"),
+        head_compactness=("head_compactness", "mean"),
         fit_seconds=("fit_seconds", "mean"),
     )
     for group, table in summary.groupby(level="group"):
@@ -332,7 +343,7 @@ def report(frame, tasks):
             "balanced_accuracy", ascending=False
         )
         if group == "binary":
-            table = table.drop(columns="tail_compactness")
+            table = table.drop(columns=["tail_compactness", "head_compactness"])
         print(f"\n{group}: mean over tasks and seeds\n")
         print(table.round(3).to_markdown())
         ours = [m for m in table.index if m not in BASELINES and _is_mlp(m)]
