@@ -294,20 +294,9 @@ def _per_class_table(per_class, order):
     needed = {"contender", "class", "train_count", "recall"}
     if per_class is None or not needed <= set(per_class.columns) or per_class.empty:
         return ""
-    frame = per_class.assign(
-        train_count=pd.to_numeric(per_class["train_count"], errors="coerce"),
-        recall=pd.to_numeric(per_class["recall"], errors="coerce"),
-    )
-    counts = frame.groupby("class", sort=False)["train_count"].mean()
-    counts = counts.sort_values(kind="stable")
-    recall = frame.pivot_table(
-        index="contender",
-        columns="class",
-        values="recall",
-        aggfunc="mean",
-        sort=False,
-        dropna=False,
-    ).reindex(columns=counts.index)
+    from .plotting import _mean_recall  # no matplotlib: numpy and pandas only
+
+    recall, counts = _mean_recall(per_class)
     names = [name for name in order if name in recall.index]
     names += [name for name in recall.index if name not in names]
     head = "<th>contender</th>" + "".join(
