@@ -153,9 +153,10 @@ class NonFiniteLossGuard(Callback):
             self._fail(net, what)
 
     def on_epoch_end(self, net, **kwargs):
-        params = [param.detach() for param in net.module_.parameters()]
-        if params and _all_finite(params):
-            return
+        with torch.no_grad():
+            params = list(net.module_.parameters())
+            if params and _all_finite(params):
+                return
         for name, param in net.module_.named_parameters():
             if not torch.isfinite(param).all():
                 self._fail(net, f"parameter {name!r} has non-finite values")
@@ -656,9 +657,13 @@ class LongTailNet(NeuralNetClassifier):
         """
         if iterator is None:
             return None
-        if not self._fast_loop or any(
-            getattr(type(self), name) is not getattr(LongTailNet, name)
-            for name in _LOOP_METHODS
+        if (
+            not self._fast_loop
+            or (training and step_fn != self.train_step)  # a custom step
+            or any(
+                getattr(type(self), name) is not getattr(LongTailNet, name)
+                for name in _LOOP_METHODS
+            )
         ):
             return super().run_single_epoch(
                 iterator, training, prefix, step_fn, **fit_params

@@ -396,3 +396,19 @@ def test_fitted_net_clones_and_pickles_without_private_parameters():
     clone(net).fit(X, y)
     restored = pickle.loads(pickle.dumps(net))
     np.testing.assert_array_equal(restored.predict(X), net.predict(X))
+
+
+def test_run_single_epoch_with_a_custom_step_uses_it():
+    X, y = _data()
+    net = LongTailNet(nn.Linear(5, 3), max_epochs=1, verbose=0).fit(X, y)
+    calls = []
+
+    def step(batch, **fit_params):
+        calls.append(len(batch[1]))
+        return {"loss": torch.tensor(0.5), "y_pred": None}
+
+    net.history.new_epoch()
+    iterator = net.get_iterator(net.get_dataset(X, y), training=True)
+    net.run_single_epoch(iterator, training=True, prefix="train", step_fn=step)
+    assert calls == [90]
+    assert net.history[-1, "batches", :, "train_loss"] == [0.5]
