@@ -14,7 +14,12 @@ bring their own PyTorch module. Compared with its parent it
 * adds an optional L2 penalty ``alpha`` on weight matrices, and stops with a
   clear error when the training loss stops being finite;
 * iterates over tensors that were moved to the device once
-  (:class:`TensorBatchIterator`), instead of collating one row at a time.
+  (:class:`TensorBatchIterator`), instead of collating one row at a time;
+* runs skorch's training loop without its per-batch overhead
+  (:meth:`LongTailNet.run_single_epoch`: the same history, weights and
+  callback calls), with fused Adam / AdamW / SGD by default;
+* trains and predicts with torch's intra-op threads capped by the budget of
+  joblib and threadpoolctl (:mod:`sklearn_lt._threads`).
 
 :class:`DeferredReweighting` is the DRW schedule of Cao et al. (2019) as a
 callback.
@@ -649,7 +654,10 @@ class LongTailNet(NeuralNetClassifier):
           the batch losses stay tensors and are written to the history, with
           the batch sizes, once per epoch: one ``.tolist()`` instead of one
           ``.item()`` (a device synchronisation on a GPU) per batch;
-        * the modules switch between train and eval mode once per epoch.
+        * the modules switch between train and eval mode once per epoch;
+        * the L2 penalty ``alpha`` enters the gradients directly (the same
+          rounded ``alpha * W`` that autograd would add) and the recorded loss
+          as a value, without an autograd graph per batch.
 
         ``history[:, "train_loss"]`` and the weights are those of skorch's
         loop (``tests/test_net.py``). A subclass that overrides a step or
