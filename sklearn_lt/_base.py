@@ -292,8 +292,9 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
 
         Two signs, both ``ConvergenceWarning``s naming the step size: the
         last epoch's training loss is more than 10 times the first's, or the
-        fitted model predicts one class for every training row (up to 10,000
-        of them, drawn at random) although the data have several.
+        fitted model predicts one class for every training row (up to 1,000
+        of them, drawn at random: one cheap forward pass) although the data
+        have several.
         """
         if not self._fits_in_minibatches():
             return
@@ -311,8 +312,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             )
             return
         rows = np.arange(len(X))
-        if len(rows) > 10_000:
-            rows = np.sort(np.random.RandomState(0).choice(rows, 10_000, replace=False))
+        if len(rows) > 1_000:
+            rows = np.sort(np.random.RandomState(0).choice(rows, 1_000, replace=False))
         predicted = np.unique(np.argmax(self._validated_logits(X[rows]), axis=1))
         if predicted.size == 1 and self.classes_.size > 1:
             warnings.warn(
