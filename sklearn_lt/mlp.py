@@ -89,7 +89,9 @@ class MLPMarginClassifier(
         one not to underfit. These are the values that did best in
         ``benchmarks/bench_quality.py`` on small binary and long-tailed
         tables and on a 20,000-row one (numbers in
-        ``benchmarks/RESULTS.md``). The value used is ``alpha_``.
+        ``benchmarks/RESULTS.md``). With ``loss="elm"``, ``"auto"`` is
+        ``1e-4`` at any size: the strong penalty cost ELM 2 to 10 points
+        on long-tailed multi-class tables. The value used is ``alpha_``.
     solver : {"adam", "sgd"}, default="adam"
         Optimiser.
     momentum : float, default=0.9

@@ -235,3 +235,28 @@ def test_a_sane_fit_does_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         MLPMarginClassifier(max_epochs=100, random_state=0).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "loss, n_samples, expected",
+    [
+        # 1e-2 up to 2,000 rows, then 1e-2 * (2000 / n)^2; ELM keeps 1e-4
+        ("logit_adjusted", 300, 1e-2),
+        ("logit_adjusted", 2000, 1e-2),
+        ("logit_adjusted", 4000, 2.5e-3),
+        ("ldam", 20000, 1e-4),
+        ("elm", 300, 1e-4),
+        ("elm", 20000, 1e-4),
+    ],
+)
+def test_auto_alpha_follows_the_documented_rule(loss, n_samples, expected):
+    rng = np.random.RandomState(0)
+    y = np.arange(n_samples) % 3
+    X = rng.normal(size=(n_samples, 2)).astype(np.float32)
+    clf = MLPMarginClassifier(
+        loss, hidden_layer_sizes=(4,), max_epochs=1, batch_size=4096
+    ).fit(X, y)
+    assert clf.alpha_ == pytest.approx(expected)
+    assert clf.net_.alpha == pytest.approx(expected)
+    fixed = MLPMarginClassifier(loss, alpha=0.5, max_epochs=1).fit(X[:50], y[:50])
+    assert fixed.alpha_ == 0.5
