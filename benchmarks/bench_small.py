@@ -202,21 +202,24 @@ def run_startup(repeats, pause):
     print(f"\nheavy modules loaded by `import sklearn_lt`: {loaded or 'none'}")
 
     # -X importtime: "import time: self [us] | cumulative | imported package"
-    stderr = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import sklearn_lt"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stderr
-    entries = []
-    for line in stderr.splitlines():
-        parts = line.split("|")
-        if len(parts) == 3 and parts[1].strip().isdigit():
-            entries.append((int(parts[1]), parts[2].rstrip()))
-    top = sorted(entries, reverse=True)[:8]
-    print("\n`python -X importtime -c 'import sklearn_lt'`, largest cumulative:")
-    for cumulative, name in top:
-        print(f"  {cumulative / 1e6:7.3f} s  {name}")
+    for label, command in (
+        ("python -X importtime -c 'import sklearn_lt'", ["-c", "import sklearn_lt"]),
+        ("python -X importtime -m sklearn_lt --help", ["-m", "sklearn_lt", "--help"]),
+    ):
+        stderr = subprocess.run(
+            [sys.executable, "-X", "importtime", *command],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stderr
+        entries = []
+        for line in stderr.splitlines():
+            parts = line.split("|")
+            if len(parts) == 3 and parts[1].strip().isdigit():
+                entries.append((int(parts[1]), parts[2].rstrip()))
+        print(f"\n`{label}`, largest cumulative:")
+        for cumulative, name in sorted(entries, reverse=True)[:6]:
+            print(f"  {cumulative / 1e6:7.3f} s  {name}")
     return rows
 
 
