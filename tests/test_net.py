@@ -412,3 +412,17 @@ def test_run_single_epoch_with_a_custom_step_uses_it():
     net.run_single_epoch(iterator, training=True, prefix="train", step_fn=step)
     assert calls == [90]
     assert net.history[-1, "batches", :, "train_loss"] == [0.5]
+
+
+def test_fast_loop_with_a_dataloader_and_partial_fit_matches_skorch():
+    X, y = _data()
+    nets = []
+    for cls in (LongTailNet, SkorchLoopNet):
+        torch.manual_seed(11)
+        net = _mlp_net(cls, iterator_train=DataLoader, max_epochs=2)
+        net.fit(X, y)
+        net.partial_fit(X, y)  # two more epochs, same optimiser
+        nets.append(net)
+    fast, slow = nets
+    assert len(fast.history) == 4
+    _assert_same(fast, slow)
