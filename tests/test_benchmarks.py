@@ -59,6 +59,11 @@ def test_gpu_benchmark_skips_cleanly_without_cuda(monkeypatch, capsys):
         ),
         ("bench_predict.py", ["--rows", "20000", "--repeats", "1"]),
         (
+            "bench_small.py",
+            ["--part", "fit", "--rows", "300", "--epochs", "2", "--repeats", "1"]
+            + ["--pause", "0"],
+        ),
+        (
             "bench_quality.py",
             ["--seeds", "1", "--tasks", "wine", "digits_lt", "--n-jobs", "1"]
             + ["--models", "lr_bal", "la_v0"],
