@@ -184,11 +184,7 @@ def failure_summary(table):
             else f"{row['n_failed']} of {row['n_splits']} splits"
         )
         parts.append(f"{row['contender']} failed on {where} ({row['error']})")
-    return (
-        f"{len(failed)} of {len(table)} contenders failed. "
-        + "; ".join(parts)
-        + "."
-    )
+    return f"{len(failed)} of {len(table)} contenders failed. " + "; ".join(parts) + "."
 
 
 def statistics_summary(table, per_split):
