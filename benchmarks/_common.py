@@ -92,3 +92,35 @@ def _fmt(value):
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
     return str(value)
+
+
+def plain_training_loop(X, y, hidden, batch_size, epochs, alpha, fused=None, seed=0):
+    """The loop a PyTorch user writes: the reference the package is timed against.
+
+    The same ``MLPModule``, logit-adjusted cross-entropy (log-prior offsets)
+    plus ``0.5 * alpha * sum ||W||^2``, Adam at 1e-3, a fresh permutation per
+    epoch, minibatches indexed from tensors; ``fused`` is passed to Adam.
+    """
+    import torch.nn.functional as F
+
+    from sklearn_lt.losses import log_prior
+    from sklearn_lt.modules import MLPModule
+
+    torch.manual_seed(seed)
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    model = MLPModule(X.shape[1], int(y.max()) + 1, hidden)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
+    offsets = log_prior(np.bincount(y)).float()
+    weights = [p for p in model.parameters() if p.ndim > 1]
+    n = len(y)
+    for _ in range(epochs):
+        order = torch.randperm(n)
+        for start in range(0, n, batch_size):
+            index = order[start : start + batch_size]
+            logits = model(X_t[index])
+            loss = F.cross_entropy(logits + offsets, y_t[index])
+            loss = loss + 0.5 * alpha * sum(w.pow(2).sum() for w in weights)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model

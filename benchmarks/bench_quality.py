@@ -158,18 +158,16 @@ TASKS = {
 
 
 # -- models --------------------------------------------------------------------
-class OversampledMLP:
+def _oversampled_mlp(seed):
     """``MLPClassifier`` on randomly over-sampled training rows (imblearn)."""
+    from imblearn.over_sampling import RandomOverSampler
+    from imblearn.pipeline import make_pipeline as imb_pipeline
 
-    def __new__(cls, seed):
-        from imblearn.over_sampling import RandomOverSampler
-        from imblearn.pipeline import make_pipeline as imb_pipeline
-
-        return imb_pipeline(
-            StandardScaler(),
-            RandomOverSampler(random_state=seed),
-            MLPClassifier(max_iter=200, random_state=seed),
-        )
+    return imb_pipeline(
+        StandardScaler(),
+        RandomOverSampler(random_state=seed),
+        MLPClassifier(max_iter=200, random_state=seed),
+    )
 
 
 def _mlp(loss, **kwargs):
@@ -201,7 +199,7 @@ MODELS = {
     "svc_bal": lambda seed: make_pipeline(
         StandardScaler(), SVC(class_weight="balanced")
     ),
-    "mlp_ros": OversampledMLP,
+    "mlp_ros": _oversampled_mlp,
 }
 
 
@@ -324,8 +322,8 @@ def run_cell(task, seed, model_name):
 
 def report(frame, tasks):
     """Print the per-task and per-group tables of the cells in ``frame``."""
-    frame = frame.reindex(columns=[*frame.columns.drop("head_compactness", "ignore"),
-                                   "head_compactness"])  # fmt: skip
+    if "head_compactness" not in frame:  # cells saved before it was measured
+        frame = frame.assign(head_compactness=np.nan)
     by_task = frame.pivot_table(
         index="model", columns="task", values="balanced_accuracy", aggfunc="mean"
     )

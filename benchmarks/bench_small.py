@@ -33,15 +33,12 @@ import warnings
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from _common import long_tailed_data, machine, print_table
+from _common import long_tailed_data, machine, plain_training_loop, print_table
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
 from sklearn_lt import MLPMarginClassifier
-from sklearn_lt.losses import log_prior
-from sklearn_lt.modules import MLPModule
 
 HIDDEN = (100,)
 ALPHA = 1e-4
@@ -53,24 +50,7 @@ HEAVY = ("torch", "skorch", "pandas", "matplotlib")
 
 # -- fit -----------------------------------------------------------------------
 def plain_loop(X, y, epochs, fused=None, seed=0):
-    torch.manual_seed(seed)
-    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-    model = MLPModule(X.shape[1], int(y.max()) + 1, HIDDEN)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
-    offsets = log_prior(np.bincount(y)).float()
-    weights = [p for p in model.parameters() if p.ndim > 1]
-    n = len(y)
-    for _ in range(epochs):
-        order = torch.randperm(n)
-        for start in range(0, n, BATCH):
-            index = order[start : start + BATCH]
-            logits = model(X_t[index])
-            loss = F.cross_entropy(logits + offsets, y_t[index])
-            loss = loss + 0.5 * ALPHA * sum(w.pow(2).sum() for w in weights)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    return model
+    return plain_training_loop(X, y, HIDDEN, BATCH, epochs, ALPHA, fused, seed)
 
 
 def ours(X, y, epochs, loss="logit_adjusted", seed=0):

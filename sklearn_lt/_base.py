@@ -324,10 +324,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 f"{self.classes_[predicted[0]].tolist()!r} for every training "
                 f"row, although the data have {self.classes_.size} classes "
                 f"(training loss {curve[0]:.4g} in the first epoch, "
-                f"{curve[-1]:.4g} in the last). If the loss is large, the step "
-                f"size learning_rate_init={self.learning_rate_init} may be too "
-                "large: try a smaller one, or standardise the features; if it "
-                "is small, train longer (max_epochs).",
+                f"{curve[-1]:.4g} in the last). If the loss is large, {advice} "
+                "If it is small, train longer (max_epochs).",
                 ConvergenceWarning,
                 stacklevel=3,
             )

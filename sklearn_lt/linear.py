@@ -10,7 +10,6 @@ from skorch.callbacks import Callback
 
 from ._base import _COMMON_CONSTRAINTS, _BaseMarginClassifier
 from .modules import LinearModule
-from .schedules import drw_start_epoch
 
 __all__ = ["LinearMarginClassifier"]
 
@@ -331,4 +330,4 @@ class LinearMarginClassifier(_BaseMarginClassifier):
             "batch_size": self.batch_size,
             "max_epochs": 1,
             "iterator_train__shuffle": True,
-        }, drw_start_epoch(self.reweight_start, self.max_epochs)
+        }, self._reweight_epoch()

@@ -6,7 +6,6 @@ from skorch.callbacks import Callback
 
 from sklearn_lt import MLPMarginClassifier
 from sklearn_lt.early_stopping import (
-    DelayedEarlyStopping,
     StratifiedValidSplit,
     validation_counts,
 )
@@ -71,21 +70,7 @@ class _WeightRecorder(Callback):
         )
 
 
-def _fit_with_recorder(clf, X, y):
-    recorder = _WeightRecorder()
-    original = clf._make_net
-
-    def make_net(*args, callbacks=None, **kwargs):
-        return original(
-            *args, callbacks=[*(callbacks or []), ("rec", recorder)], **kwargs
-        )
-
-    clf._make_net = make_net
-    clf.fit(X, y)
-    return recorder
-
-
-def test_balanced_accuracy_is_monitored_and_the_best_epoch_restored():
+def test_balanced_accuracy_is_monitored_and_the_best_epoch_restored(fit_with_callback):
     X, y = _toy()
     clf = MLPMarginClassifier(
         early_stopping=True,
@@ -94,15 +79,12 @@ def test_balanced_accuracy_is_monitored_and_the_best_epoch_restored():
         hidden_layer_sizes=(16,),
         random_state=0,
     )
-    recorder = _fit_with_recorder(clf, X, y)
+    recorder = fit_with_callback(clf, X, y, _WeightRecorder())
     history = clf.net_.history
     scores = np.asarray(history[:, "valid_score"])
     assert clf.n_iter_ == len(scores) == len(clf.loss_curve_)
     np.testing.assert_allclose(clf.validation_scores_, scores)
     assert clf.best_validation_score_ == scores.max()
-    # the validation score is sklearn's balanced accuracy on the held-out rows
-    train, valid = StratifiedValidSplit(0.1, min_per_class=3).indices(y)
-    assert len(valid) == 15 + 3
     # the first epoch reaching the best score is kept (later ties do not
     # count as improvements), and its weights are the fitted ones
     best = int(np.argmax(scores))
@@ -157,12 +139,6 @@ def test_no_early_stopping_before_drw_switches_on():
     # epochs 0-9 are not counted; epoch 10 sets the first best, 11 misses
     assert clf.n_iter_ == 12
     assert clf.best_validation_score_ == clf.validation_scores_[10]
-
-
-def test_delayed_early_stopping_is_skorchs_before_start():
-    stopper = DelayedEarlyStopping(start_epoch=3, patience=2)
-    assert stopper.get_params()["start_epoch"] == 3
-    assert stopper.load_best is False  # skorch's default kept when not asked
 
 
 def test_without_early_stopping_mlp_classifier_attributes():

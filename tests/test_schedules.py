@@ -30,20 +30,6 @@ class _Recorder(Callback):
         self.weights.append(None if weight is None else weight.numpy().copy())
 
 
-def _fit_recording(estimator, X, y):
-    # The recorder goes last, after the DRW and learning-rate callbacks.
-    recorder = _Recorder()
-    original = estimator._make_net
-
-    def make_net(*args, callbacks=None, **kwargs):
-        callbacks = [*(callbacks or []), ("recorder", recorder)]
-        return original(*args, callbacks=callbacks, **kwargs)
-
-    estimator._make_net = make_net
-    estimator.fit(X, y)
-    return recorder
-
-
 def test_step_schedule_with_warmup_by_hand():
     # 10 epochs, 2 of warm-up: 1/2, 2/2, then x0.01 from epoch round(8) = 8
     # and again from epoch round(9) = 9.
@@ -66,7 +52,7 @@ def test_constant_schedule_is_one_after_warmup():
     )
 
 
-def test_ldam_drw_paper_recipe_lr_and_weights_epoch_by_epoch():
+def test_ldam_drw_paper_recipe_lr_and_weights_epoch_by_epoch(fit_with_callback):
     # Cao et al.'s recipe squeezed into 10 epochs: SGD at 0.1, 2 epochs of
     # warm-up, x0.01 at 80% and again at 90%, DRW at the first decay.
     X, y = _toy()
@@ -81,7 +67,7 @@ def test_ldam_drw_paper_recipe_lr_and_weights_epoch_by_epoch():
         hidden_layer_sizes=(8,),
         random_state=0,
     )
-    recorder = _fit_recording(clf, X, y)
+    recorder = fit_with_callback(clf, X, y, _Recorder())
     expected_lr = [0.05, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.001, 0.00001]
     np.testing.assert_allclose(recorder.lrs, expected_lr, rtol=1e-12)
     # effective-number weights (1 - beta) / (1 - beta^n_k), normalised to
@@ -96,12 +82,12 @@ def test_ldam_drw_paper_recipe_lr_and_weights_epoch_by_epoch():
     np.testing.assert_allclose(clf.net_.history[:, "event_lr"], expected_lr)
 
 
-def test_minibatch_linear_model_follows_the_cosine_schedule():
+def test_minibatch_linear_model_follows_the_cosine_schedule(fit_with_callback):
     X, y = _toy()
     clf = LinearMarginClassifier(
         solver="sgd", learning_rate="cosine", max_epochs=4, learning_rate_init=0.1
     )
-    recorder = _fit_recording(clf, X, y)
+    recorder = fit_with_callback(clf, X, y, _Recorder())
     expected = [0.1 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)]
     np.testing.assert_allclose(recorder.lrs, expected, rtol=1e-12)
 
@@ -111,7 +97,7 @@ def test_minibatch_linear_model_follows_the_cosine_schedule():
     [(1, 0.8, 0), (2, 0.8, 1), (3, 0.8, 2), (3, 1.0, 2), (10, 1.0, 9), (10, 0.5, 5)],
 )
 def test_drw_weights_are_on_within_max_epochs(
-    max_epochs, reweight_start, first_weighted
+    max_epochs, reweight_start, first_weighted, fit_with_callback
 ):
     X, y = _toy()
     clf = MLPMarginClassifier(
@@ -123,7 +109,7 @@ def test_drw_weights_are_on_within_max_epochs(
         hidden_layer_sizes=(8,),
         random_state=0,
     )
-    recorder = _fit_recording(clf, X, y)
+    recorder = fit_with_callback(clf, X, y, _Recorder())
     on = [w is not None for w in recorder.weights]
     assert on == [e >= first_weighted for e in range(max_epochs)]
     balanced = y.size / (3 * np.bincount(y))

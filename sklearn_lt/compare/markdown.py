@@ -14,6 +14,7 @@ import platform
 import numpy as np
 import pandas as pd
 
+from ..report import META_FIELDS
 from .scoring import SHOT_METRICS
 
 __all__ = [
@@ -297,14 +298,7 @@ def results_markdown(table, *, meta, many_shot=100, few_shot=20):
     markdown : str
     """
     lines = ["# sklearn-lt compare", ""]
-    for key, label in [
-        ("command", "Command"),
-        ("data", "Data"),
-        ("class_counts", "Class counts"),
-        ("settings", "Settings"),
-        ("machine", "Machine"),
-        ("wall_time", "Wall time"),
-    ]:
+    for key, label in META_FIELDS:
         value = meta.get(key, "")
         if value:
             if key == "command":
