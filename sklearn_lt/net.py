@@ -46,6 +46,7 @@ from skorch.history import History
 from skorch.utils import TeeGenerator, to_numpy, to_tensor
 from torch.utils.data import DataLoader, Subset
 
+from ._fast_step import FusedAdamStep, MLPBackprop
 from ._threads import torch_thread_budget
 from .losses import CrossEntropyLoss, _CountLoss
 from .weights import compute_class_weights
@@ -178,6 +179,8 @@ class NonFiniteLossGuard(Callback):
 
 # module -> its weight matrices (LongTailNet._weight_matrices)
 _WEIGHT_MATRICES = weakref.WeakKeyDictionary()
+# FusedAdamStep per optimiser, likewise kept outside the net.
+_FUSED_ADAM_PLANS = weakref.WeakKeyDictionary()
 
 
 def _all_finite(tensors):
@@ -474,6 +477,31 @@ _LOOP_METHODS = (
 )
 
 
+# Methods whose work the hand-written training step (LongTailNet's
+# _train_step_manual) does itself: a subclass overriding any of them keeps the
+# autograd step.
+_MANUAL_STEP_METHODS = (
+    "infer",
+    "_zero_grad_optimizer",
+    "_step_optimizer",
+    "get_all_learnable_params",
+)
+
+# Optimisers that evaluate a step's closure exactly once, at the start of
+# step(): for them, computing the loss and gradients first and then calling
+# step() is what step(closure) does. (LBFGS, for one, re-evaluates it.)
+_SINGLE_CLOSURE_OPTIMIZERS = (
+    torch.optim.Adam,
+    torch.optim.AdamW,
+    torch.optim.SGD,
+    torch.optim.RMSprop,
+    torch.optim.Adagrad,
+    torch.optim.Adamax,
+    torch.optim.NAdam,
+    torch.optim.RAdam,
+)
+
+
 def _overrides(callback, hook):
     """Whether ``callback`` overrides the batch hook ``hook``."""
     if not isinstance(callback, Callback):
@@ -691,16 +719,21 @@ class LongTailNet(NeuralNetClassifier):
         batch_hooks = hooks["on_batch_begin"] or [
             cb for cb in hooks["on_batch_end"] if cb not in guards
         ]
+        history = self.history
+        self._set_training(training)
         if training:
             grad_hooks = hooks["on_grad_computed"]
+            backprop = None if fit_params else self._plan_manual_step()
 
             def step(batch):
+                if backprop is not None:
+                    result = self._train_step_manual(batch, backprop, grad_hooks)
+                    if result is not None:
+                        return result
                 return self._train_step_fast(batch, grad_hooks, **fit_params)
         else:
             step = partial(step_fn, **fit_params)
 
-        history = self.history
-        self._set_training(training)
         batch_count = 0
         if batch_hooks:
             # Some callback acts per batch: skorch's order, per batch.
@@ -770,6 +803,114 @@ class LongTailNet(NeuralNetClassifier):
 
         self._step_optimizer(closure)
         return result
+
+    # Whether the training step may back-propagate by hand through the
+    # package's own modules (sklearn_lt._fast_step); False keeps autograd
+    # (the reference the tests compare against).
+    _manual_backprop = True
+
+    def _plan_manual_step(self):
+        """The :class:`MLPBackprop` of the module for this epoch, or ``None``.
+
+        ``None`` (autograd's step) unless the net is the plain case the
+        hand-written step reproduces: one module that
+        :meth:`MLPBackprop.plan` knows, a criterion without trainable
+        parameters, optimisers that evaluate their closure once and hold
+        only the module's parameters, no overridden step machinery, grad
+        mode on, no autocast and no anomaly detection.
+        """
+        if (
+            not self._manual_backprop
+            or list(self._modules) != ["module"]
+            or any(
+                getattr(type(self), name) is not getattr(LongTailNet, name)
+                for name in _MANUAL_STEP_METHODS
+            )
+            or not torch.is_grad_enabled()
+            or torch.is_autocast_enabled()
+            or torch.is_anomaly_enabled()
+        ):
+            return None
+        for name in self._criteria:
+            criterion = getattr(self, name + "_")
+            if isinstance(criterion, torch.nn.Module) and any(
+                p.requires_grad for p in criterion.parameters()
+            ):
+                return None
+        backprop = MLPBackprop.plan(self.module_)
+        if backprop is None:
+            return None
+        own = {id(p) for p in backprop.parameters}
+        for name in self._optimizers:
+            optimizer = getattr(self, name + "_")
+            if type(optimizer) not in _SINGLE_CLOSURE_OPTIMIZERS or any(
+                id(p) not in own
+                for group in optimizer.param_groups
+                for p in group["params"]
+            ):
+                return None
+        return backprop
+
+    def _train_step_manual(self, batch, backprop, grad_hooks):
+        """:meth:`_train_step_fast` with the layers back-propagated by hand.
+
+        The same loss, gradients, callback calls and optimiser steps as the
+        autograd step: autograd differentiates only the loss with respect to
+        the module's outputs; :class:`MLPBackprop` does the layers, and a
+        fused Adam / AdamW steps through :class:`FusedAdamStep`. Returns
+        ``None`` for a batch it cannot take (the caller uses the autograd
+        step).
+        """
+        Xi, yi = unpack_data(batch)
+        X = Xi
+        if isinstance(X, Mapping):
+            if set(X) != {"X", "sample_weight"}:
+                return None
+            X = X["X"]
+        if not torch.is_tensor(X) or X.dtype != backprop.parameters[0].dtype:
+            return None
+        outputs, saved = backprop.forward(X)
+        y_pred = outputs[0] if len(outputs) == 1 else tuple(outputs)
+        self._defer_penalty_, self._penalty_deferred_ = True, False
+        try:
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        finally:
+            self._defer_penalty_ = False
+        output_grads = torch.autograd.grad(
+            loss, outputs, allow_unused=True, materialize_grads=True
+        )
+        grads = backprop.backward(saved, *output_grads)
+        # Every optimised parameter is one of the module's (see
+        # _plan_manual_step): setting .grad is zero_grad(set_to_none=True)
+        # followed by autograd's accumulation into an empty .grad.
+        for param, grad in zip(backprop.parameters, grads):
+            param.grad = grad
+        loss = loss.detach()
+        if self._penalty_deferred_:
+            loss = self._add_penalty_gradient(loss)
+        if grad_hooks:
+            named = TeeGenerator(self.get_all_learnable_params())
+            for cb in grad_hooks:
+                cb.on_grad_computed(
+                    self, named_parameters=named, batch=batch, training=True
+                )
+        self._step_optimizers_directly()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _step_optimizers_directly(self):
+        """``optimizer.step()`` for each optimiser, fused Adam without its
+        bookkeeping (:class:`FusedAdamStep`) once its state exists."""
+        for name in self._optimizers:
+            optimizer = getattr(self, name + "_")
+            plan = _FUSED_ADAM_PLANS.get(optimizer)
+            if plan is not None and plan.is_current(optimizer) and plan.step(optimizer):
+                continue
+            optimizer.step()
+            plan = FusedAdamStep.plan(optimizer)
+            if plan is None:
+                _FUSED_ADAM_PLANS.pop(optimizer, None)
+            else:
+                _FUSED_ADAM_PLANS[optimizer] = plan
 
     def initialize(self):
         # A clear error for device="cuda" without CUDA, instead of torch's
