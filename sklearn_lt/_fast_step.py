@@ -24,6 +24,8 @@ they were not written for, a GradScaler. ``tests/test_fast_step.py`` checks
 them against autograd and ``Adam.step``.
 """
 
+import weakref
+
 import torch
 import torch.nn.modules.module as _module_hooks
 import torch.optim.optimizer as _optimizer_hooks
@@ -31,7 +33,7 @@ from torch import nn
 
 from .modules import LinearModule, MLPModule
 
-__all__ = ["FusedAdamStep", "MLPBackprop"]
+__all__ = ["FusedAdamStep", "MLPBackprop", "squared_norm"]
 
 aten = torch.ops.aten
 
@@ -110,6 +112,8 @@ class MLPBackprop:
         self.return_embeddings = return_embeddings
         # Gradients are returned in the order of module.parameters().
         self.parameters = [p for linear, _ in layers for p in _linear_params(linear)]
+        # The weight matrices, on which the penalty alpha acts.
+        self.weights = [linear.weight for linear, _ in layers]
 
     @classmethod
     def plan(cls, module):
@@ -152,38 +156,91 @@ class MLPBackprop:
             return None
         if len({(p.device, p.dtype) for p in params}) != 1:
             return None
+        # Weak references: a plan may be cached in a mapping keyed by the
+        # module (the net's _MANUAL_STEPS), and must not keep it alive.
+        plan._module = weakref.ref(module)
+        owners = [module, *([module.body] if type(module) is MLPModule else [])]
+        owners += [*children, head]
+        plan._structure = [
+            (
+                weakref.ref(owner),
+                tuple(owner._modules.values()),
+                tuple(owner._parameters.values()),
+            )
+            for owner in owners
+        ]
         return plan
 
-    def forward(self, X):
+    def is_current(self, module):
+        """Whether this plan still holds for ``module``: the same layers and
+        parameters, training mode, no hooks, all parameters trainable (a
+        callback may have frozen some, or added a hook, since the plan was
+        made)."""
+        if (
+            module is not self._module()
+            or not module.training
+            or _global_module_hooks()
+        ):
+            return False
+        for owner_ref, children, params in self._structure:
+            owner = owner_ref()
+            if (
+                owner is None
+                or _has_module_hooks(owner)
+                or len(owner._modules) != len(children)
+                or len(owner._parameters) != len(params)
+                or any(a is not b for a, b in zip(owner._modules.values(), children))
+                or any(a is not b for a, b in zip(owner._parameters.values(), params))
+            ):
+                return False
+        return all(map(_plain_parameter, self.parameters))
+
+    def forward(self, X, requires_grad=True, transposed_logits=False):
         """Logits (and embeddings) for ``X``, and what :meth:`backward` needs.
+
+        With ``transposed_logits`` the head computes ``W a^T + b`` and the
+        logits are the transposed view of that ``(n_classes, n_samples)``
+        array (what :func:`~sklearn_lt._softmax_ce.softmax_ce_value_and_grad`
+        works on below 16 classes; MKL is also faster with the few classes
+        as rows).
 
         Returns
         -------
         outputs : list of Tensor
-            ``[logits]`` or ``[logits, embeddings]``, leaves that require
-            gradients, for the loss.
+            ``[logits]`` or ``[logits, embeddings]``: leaves that require
+            gradients (with ``requires_grad``), for the loss.
         saved : list of (Tensor, Tensor or None)
             Per layer, its input and its activation's output.
         """
         saved = []
         with torch.no_grad():
             a = X
-            for linear, activation in self.layers:
-                z = torch.nn.functional.linear(a, linear.weight, linear.bias)
+            last = len(self.layers) - 1
+            for index, (linear, activation) in enumerate(self.layers):
+                if index == last and transposed_logits:
+                    z = (
+                        linear.weight.mm(a.t())
+                        if linear.bias is None
+                        else torch.addmm(linear.bias.unsqueeze(1), linear.weight, a.t())
+                    ).t()
+                else:
+                    z = torch.nn.functional.linear(a, linear.weight, linear.bias)
                 out = z if activation is None else activation[0](z)
                 saved.append((a, out if activation is not None else None))
                 a = out
-        logits = a.requires_grad_()
+        logits = a.requires_grad_(requires_grad)
         if not self.return_embeddings:
             return [logits], saved
-        embeddings = saved[-1][0].detach().requires_grad_()
+        embeddings = saved[-1][0].detach().requires_grad_(requires_grad)
         return [logits, embeddings], saved
 
-    def backward(self, saved, grad_logits, grad_embeddings=None):
+    def backward(self, saved, grad_logits, grad_embeddings=None, alpha=0.0):
         """Gradients of the parameters, in ``module.parameters()`` order.
 
         ``grad_logits`` / ``grad_embeddings`` are the loss's gradients with
-        respect to the outputs of :meth:`forward`.
+        respect to the outputs of :meth:`forward`; ``alpha`` adds the
+        gradient ``alpha * W`` of the penalty ``0.5 * alpha * ||W||^2`` on
+        every weight matrix (in the same matrix product).
         """
         grads = []
         grad = grad_logits
@@ -198,13 +255,30 @@ class MLPBackprop:
                 # column-major): grad^T @ input, and the bias: a column sum.
                 if linear.bias is not None:
                     grads.append(grad.sum(0))
-                grads.append(grad.t().mm(inputs))
+                weight = linear.weight
+                grads.append(
+                    torch.addmm(weight, grad.t(), inputs, beta=alpha)
+                    if alpha
+                    else grad.t().mm(inputs)
+                )
                 if index > 0:
                     grad = grad.mm(linear.weight)
                     if index == last and grad_embeddings is not None:
                         grad = grad + grad_embeddings
         grads.reverse()
         return grads
+
+
+def squared_norm(tensors):
+    """``sum ||t||^2`` over ``tensors`` (a 0-d tensor; there must be at least
+    one), without an autograd graph."""
+    with torch.no_grad():
+        flat = tensors[0].reshape(-1)
+        total = torch.dot(flat, flat)
+        for tensor in tensors[1:]:
+            flat = tensor.reshape(-1)
+            total = total.add_(torch.dot(flat, flat))
+    return total
 
 
 def _linear_params(linear):
