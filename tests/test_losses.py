@@ -1560,3 +1560,337 @@ def test_module_works_as_skorch_criterion(criterion, params):
     assert isinstance(net.criterion_, criterion)
     np.testing.assert_array_equal(net.criterion_.class_counts.numpy(), [40, 15, 5])
     assert net.predict(X).shape == (60,)
+
+
+# --------------------------------------------------------------------------
+# ELM's lean path (value and gradient in one pass) and the module's cache
+# --------------------------------------------------------------------------
+def _ref_elm(
+    logits,
+    embeddings,
+    target,
+    counts,
+    *,
+    logit_loss="logit_adjusted",
+    tau=1.0,
+    max_margin=0.5,
+    scale=30.0,
+    embedding_weight=1.0,
+    temperature=0.1,
+    embedding_margin=0.5,
+    weight=None,
+    sample_weight=None,
+    reduction="mean",
+):
+    """ELM in float64 from plain torch operations, differentiable by autograd:
+    cross-entropy of the adjusted logits plus the masked n x n SupCon
+    reference, weighted and reduced as the module docstring says."""
+    if logit_loss == "ldam":
+        per_example = _ref_ldam(logits, target, counts, max_margin, scale)
+    else:
+        per_example = _ref_logit_adjusted(logits, target, counts, tau)
+    rho = _ref_margins(counts, embedding_margin).tolist()
+    per_anchor, has_positive = _masked_supcon(embeddings, target, rho, temperature)
+    v = torch.ones(len(target), dtype=torch.float64)
+    if weight is not None:
+        v = v * torch.as_tensor(weight, dtype=torch.float64)[target]
+    if sample_weight is not None:
+        v = v * torch.as_tensor(sample_weight, dtype=torch.float64)
+    u = v * has_positive.to(torch.float64)
+    logit_term = (v * per_example).sum()
+    embedding_term = (u * per_anchor).sum()
+    if reduction == "mean":
+        tiny = torch.finfo(torch.float64).tiny
+        logit_term = logit_term / v.sum().clamp_min(tiny)
+        embedding_term = embedding_term / u.sum().clamp_min(tiny)
+    return logit_term + embedding_weight * embedding_term
+
+
+def _elm_value_and_grads(fn, logits, embeddings):
+    f = logits.detach().clone().requires_grad_(True)
+    e = embeddings.detach().clone().requires_grad_(True)
+    value = fn(f, e)
+    grad_f, grad_e = torch.autograd.grad(value, [f, e])
+    return value.detach(), grad_f, grad_e
+
+
+def _elm_problem(n_samples, seed, n_dims=5, dtype=torch.float64):
+    gen = torch.Generator().manual_seed(seed)
+    # Long-tailed labels over 4 classes; class 3 at most once (no positive).
+    pattern = [0, 0, 1, 0, 2, 1, 0, 3, 2, 0, 1, 0]
+    target = torch.tensor([pattern[i % 7] for i in range(n_samples)])
+    if n_samples > 7:
+        target[-1] = 3
+    logits = torch.randn(n_samples, 4, generator=gen, dtype=dtype)
+    embeddings = torch.randn(n_samples, n_dims, generator=gen, dtype=dtype)
+    return logits, embeddings, target
+
+
+ELM_COUNTS = [40, 12, 5, 1]
+ELM_PARAMS = {
+    "logit_adjusted": {"tau": 1.3, "temperature": 0.2, "embedding_margin": 0.7},
+    "ldam": {
+        "logit_loss": "ldam",
+        "max_margin": 0.4,
+        "scale": 3.0,
+        "temperature": 0.5,
+        "embedding_margin": 0.3,
+        "embedding_weight": 0.6,
+    },
+}
+
+
+@pytest.mark.parametrize("params_name", list(ELM_PARAMS))
+@pytest.mark.parametrize("n_samples", [2, 3, 7, 40])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_elm_lean_path_matches_general_path_and_float64_reference(
+    params_name, n_samples, reduction, weighted
+):
+    from sklearn_lt.losses import _elm_lean_applies, _elm_loss_general
+
+    params = ELM_PARAMS[params_name]
+    logits, embeddings, target = _elm_problem(n_samples, seed=n_samples)
+    kw = {"reduction": reduction}
+    if weighted:
+        gen = torch.Generator().manual_seed(1)
+        kw["weight"] = torch.tensor([0.5, 2.0, 1.0, 3.0], dtype=torch.float64)
+        kw["sample_weight"] = torch.rand(n_samples, generator=gen, dtype=torch.float64)
+    assert _elm_lean_applies(logits, embeddings, target, reduction)
+    module = ELMLoss(ELM_COUNTS, weight=kw.get("weight"), reduction=reduction, **params)
+    sample_weight = kw.get("sample_weight")
+    lean_module = _elm_value_and_grads(
+        lambda f, e: module(f, e, target, sample_weight=sample_weight),
+        logits,
+        embeddings,
+    )
+    lean_function = _elm_value_and_grads(
+        lambda f, e: elm_loss(f, e, target, ELM_COUNTS, **params, **kw),
+        logits,
+        embeddings,
+    )
+    full = {
+        "logit_loss": "logit_adjusted",
+        "tau": 1.0,
+        "max_margin": 0.5,
+        "scale": 30.0,
+        "embedding_weight": 1.0,
+        "temperature": 0.1,
+        "embedding_margin": 0.5,
+        **params,
+    }
+    general = _elm_value_and_grads(
+        lambda f, e: _elm_loss_general(
+            f,
+            e,
+            target,
+            ELM_COUNTS,
+            full["logit_loss"],
+            full["tau"],
+            full["max_margin"],
+            full["scale"],
+            full["embedding_weight"],
+            full["temperature"],
+            full["embedding_margin"],
+            kw.get("weight"),
+            kw.get("sample_weight"),
+            reduction,
+        ),
+        logits,
+        embeddings,
+    )
+    reference = _elm_value_and_grads(
+        lambda f, e: _ref_elm(f, e, target, ELM_COUNTS, **params, **kw),
+        logits,
+        embeddings,
+    )
+    for got in (lean_module, lean_function, general):
+        for g, r in zip(got, reference):
+            torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)
+
+
+def test_elm_lean_path_without_any_positive_is_the_logit_term():
+    # Every row its own class: the embedding term is 0 and has no gradient.
+    logits, embeddings, _ = _elm_problem(3, seed=2)
+    target = torch.tensor([0, 1, 2])
+    value, grad_f, grad_e = _elm_value_and_grads(
+        lambda f, e: ELMLoss(ELM_COUNTS)(f, e, target), logits, embeddings
+    )
+    expected = _ref_logit_adjusted(logits, target, ELM_COUNTS).mean()
+    torch.testing.assert_close(value, expected)
+    assert torch.equal(grad_e, torch.zeros_like(grad_e))
+    assert torch.isfinite(grad_f).all()
+
+
+def test_elm_lean_path_on_zero_and_repeated_rows_matches_reference():
+    # A zero row (norm below F.normalize's eps: gradient g / eps) and two
+    # identical rows (similarity exactly 1).
+    logits, embeddings, target = _elm_problem(9, seed=3)
+    embeddings[1] = 0.0
+    embeddings[4] = embeddings[0]
+    ours = _elm_value_and_grads(
+        lambda f, e: ELMLoss(ELM_COUNTS, temperature=0.05)(f, e, target),
+        logits,
+        embeddings,
+    )
+    ref = _elm_value_and_grads(
+        lambda f, e: _ref_elm(f, e, target, ELM_COUNTS, temperature=0.05),
+        logits,
+        embeddings,
+    )
+    assert torch.isfinite(ours[2]).all()
+    for g, r in zip(ours, ref):
+        torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_samples", [600, 1100])
+def test_elm_module_at_larger_batches_matches_reference(n_samples):
+    # 600 rows: the lean path's two-product backward; 1100: the general path.
+    gen = torch.Generator().manual_seed(4)
+    target = torch.randint(0, 4, (n_samples,), generator=gen)
+    logits = torch.randn(n_samples, 4, generator=gen, dtype=torch.float64)
+    embeddings = torch.randn(n_samples, 6, generator=gen, dtype=torch.float64)
+    ours = _elm_value_and_grads(
+        lambda f, e: ELMLoss(ELM_COUNTS)(f, e, target), logits, embeddings
+    )
+    ref = _elm_value_and_grads(
+        lambda f, e: _ref_elm(f, e, target, ELM_COUNTS), logits, embeddings
+    )
+    for g, r in zip(ours, ref):
+        torch.testing.assert_close(g, r, rtol=1e-9, atol=1e-12)
+
+
+def test_elm_lean_path_float32_matches_float64_reference():
+    logits, embeddings, target = _elm_problem(40, seed=5, n_dims=16)
+    ours = _elm_value_and_grads(
+        lambda f, e: ELMLoss(ELM_COUNTS)(f, e, target),
+        logits.float(),
+        embeddings.float(),
+    )
+    ref = _elm_value_and_grads(
+        lambda f, e: _ref_elm(f, e, target, ELM_COUNTS), logits, embeddings
+    )
+    assert all(t.dtype == torch.float32 for t in ours)
+    for g, r in zip(ours, ref):
+        torch.testing.assert_close(g.double(), r, rtol=1e-5, atol=1e-6)
+
+
+def test_elm_lean_path_without_grad_and_with_one_input_requiring_grad():
+    logits, embeddings, target = _elm_problem(7, seed=6)
+    module = ELMLoss(ELM_COUNTS)
+    expected, grad_f, grad_e = _elm_value_and_grads(
+        lambda f, e: _ref_elm(f, e, target, ELM_COUNTS), logits, embeddings
+    )
+    with torch.no_grad():
+        torch.testing.assert_close(module(logits, embeddings, target), expected)
+    e = embeddings.clone().requires_grad_(True)
+    module(logits, e, target).backward()
+    torch.testing.assert_close(e.grad, grad_e)
+    f = logits.clone().requires_grad_(True)
+    module(f, embeddings, target).backward()
+    torch.testing.assert_close(f.grad, grad_f)
+
+
+def test_elm_lean_path_under_cpu_autocast_matches_full_precision():
+    logits, embeddings, target = _elm_problem(12, seed=7)
+    logits, embeddings = logits.float(), embeddings.float()
+    module = ELMLoss(ELM_COUNTS)
+    expected = _elm_value_and_grads(
+        lambda f, e: module(f, e, target), logits, embeddings
+    )
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = _elm_value_and_grads(
+            lambda f, e: module(f, e, target), logits, embeddings
+        )
+    for g, r in zip(got, expected):
+        torch.testing.assert_close(g, r, rtol=1e-6, atol=1e-7)
+
+
+def test_elm_lean_path_double_backward():
+    # Second derivatives through the embedding term are refused; through the
+    # logit term they are those of the plain cross-entropy reference.
+    logits, embeddings, target = _elm_problem(7, seed=8)
+    module = ELMLoss(ELM_COUNTS)
+    f = logits.clone().requires_grad_(True)
+    e = embeddings.clone().requires_grad_(True)
+    grad_f, grad_e = torch.autograd.grad(
+        module(f, e, target), [f, e], create_graph=True
+    )
+    with pytest.raises(RuntimeError, match="double backward"):
+        grad_e.pow(2).sum().backward(retain_graph=True)
+    grad_f.pow(2).sum().backward()
+    f_ref = logits.clone().requires_grad_(True)
+    (g_ref,) = torch.autograd.grad(
+        _ref_logit_adjusted(f_ref, target, ELM_COUNTS).mean(), f_ref, create_graph=True
+    )
+    g_ref.pow(2).sum().backward()
+    torch.testing.assert_close(grad_f, g_ref)
+    torch.testing.assert_close(f.grad, f_ref.grad)
+
+
+def _elm_module_value(module, seed=9):
+    logits, embeddings, target = _elm_problem(10, seed=seed)
+    return module(logits, embeddings, target), (logits, embeddings, target)
+
+
+def test_elm_module_cache_follows_replaced_class_counts_buffer():
+    module = ELMLoss(ELM_COUNTS)
+    _elm_module_value(module)
+    new_counts = [3, 30, 9, 2]
+    module.class_counts = torch.tensor(new_counts, dtype=torch.float64)
+    value, inputs = _elm_module_value(module)
+    torch.testing.assert_close(value, _ref_elm(*inputs, new_counts))
+
+
+def test_elm_module_cache_follows_load_state_dict_and_validates_counts():
+    module = ELMLoss(ELM_COUNTS, logit_loss="ldam", scale=4.0)
+    _elm_module_value(module)
+    new_counts = [3, 30, 9, 2]
+    module.load_state_dict(ELMLoss(new_counts).state_dict())
+    value, inputs = _elm_module_value(module)
+    expected = _ref_elm(*inputs, new_counts, logit_loss="ldam", scale=4.0)
+    torch.testing.assert_close(value, expected)
+    # Counts loaded in place are validated again, with the usual message.
+    module.class_counts.copy_(torch.tensor([3.0, 0.0, 9.0, 2.0]))
+    with pytest.raises(ValueError, match=r"class indices \[1\]"):
+        _elm_module_value(module)
+
+
+def test_elm_module_cache_follows_parameters_dtype_and_weight():
+    module = ELMLoss(ELM_COUNTS)
+    _elm_module_value(module)
+    module.tau = 2.0
+    module.embedding_margin = 0.1
+    value, inputs = _elm_module_value(module)
+    expected = _ref_elm(*inputs, ELM_COUNTS, tau=2.0, embedding_margin=0.1)
+    torch.testing.assert_close(value, expected)
+    module.set_weight([1.0, 0.5, 2.0, 4.0])
+    value, inputs = _elm_module_value(module)
+    expected = _ref_elm(
+        *inputs,
+        ELM_COUNTS,
+        tau=2.0,
+        embedding_margin=0.1,
+        weight=[1.0, 0.5, 2.0, 4.0],
+    )
+    torch.testing.assert_close(value, expected)
+    module.to(torch.float32)
+    logits, embeddings, target = inputs
+    value = module(logits.float(), embeddings.float(), target)
+    assert value.dtype == torch.float32
+    torch.testing.assert_close(value.double(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_elm_module_cache_is_not_saved_and_survives_copies():
+    import copy
+    import pickle
+
+    module = ELMLoss(ELM_COUNTS, tau=0.7)
+    value, inputs = _elm_module_value(module)
+    assert "_constants_cache" in module.__dict__
+    assert set(module.state_dict()) == {"class_counts"}
+    assert "_constants_cache" not in module.__getstate__()
+    for clone in (copy.deepcopy(module), pickle.loads(pickle.dumps(module))):
+        assert "_constants_cache" not in clone.__dict__
+        torch.testing.assert_close(clone(*inputs), value)
+    torch.testing.assert_close(value, _ref_elm(*inputs, ELM_COUNTS, tau=0.7))
