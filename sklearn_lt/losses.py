@@ -580,17 +580,11 @@ def _supcon_margin_per_anchor(embeddings, target, anchor_margins, temperature):
 # --------------------------------------------------------------------------
 # ELM in one pass: value and gradient together (mean / sum reductions)
 # --------------------------------------------------------------------------
-# The lean ELM path runs below this many rows; above it the n x n passes it
-# adds (log-softmax, exponential, dot products) cost more than the three
-# products of the general path save (measured, 1 thread: 2x faster at 128
-# rows, 15% at 512, even at 1024, 20% slower at 2048).
-_LEAN_MAX_ROWS = 1023
-# Up to this many rows the backward of the n x n similarity adds the
-# transposed softmax matrix before one product with z; above it, two products
-# (one with the transposed matrix) are cheaper on a CPU, where the transposed
-# n x n pass turns cache-unfriendly (measured, 1 thread: at n = 128 the
-# addition costs a third of a product, at n = 2048 twice a product).
-_SYMMETRIC_ADD_MAX_ROWS = 512
+# Up to this many rows diag(b) P (see _elm_lean_value_and_grad) is formed as
+# an n x n matrix; above, class sums stand in for it and the softmax is done in
+# place. Measured (1 thread, 100 dims): the matrix form is 20% faster at 128
+# to 384 rows, 25% slower at 512, where n x n buffers outgrow the caches.
+_PAIR_MATRIX_MAX_ROWS = 384
 _NORMALIZE_EPS = 1e-12  # F.normalize's default: z = e / max(||e||, eps)
 
 
@@ -628,7 +622,7 @@ def _elm_lean_value_and_grad(
     onehot,
     logit_scale,
     logit_shift,
-    rho,
+    neg_rho,
     inv_temperature,
     embedding_weight,
     v,
@@ -640,7 +634,7 @@ def _elm_lean_value_and_grad(
     Same mathematics as the logit term (:func:`logit_adjusted_loss` or
     :func:`ldam_loss`, written as ``CE(logit_scale * f + logit_shift, y)``)
     plus ``embedding_weight`` times :func:`supervised_contrastive_margin_loss`
-    (per-class margins ``rho``) with F.normalize folded in, for ``reduction``
+    (per-class margins ``rho = -neg_rho``) with F.normalize folded in, for ``reduction``
     "mean" or "sum": the loss is then ``sum_i a_i l_i`` with coefficients
     ``a`` known before the backward, so the gradients are formed here and the
     backward only scales them.
@@ -660,9 +654,9 @@ def _elm_lean_value_and_grad(
     log_p = torch.log_softmax(torch.add(logit_shift, logits, alpha=logit_scale), dim=1)
     alpha = _reduction_coefficients(reduction, v, n)
     if isinstance(alpha, torch.Tensor):
-        logit_value = torch.dot((log_p * onehot).sum(dim=1), alpha)
+        logit_value = torch.dot((log_p * onehot).sum(dim=1), alpha).neg_()
     else:
-        logit_value = torch.dot(log_p.view(-1), onehot.view(-1)).mul_(alpha)
+        logit_value = torch.dot(log_p.view(-1), onehot.view(-1)).mul_(-alpha)
 
     # Embedding term on z = e / max(||e||, eps).
     norm = torch.linalg.vector_norm(embeddings, dim=1)
@@ -676,40 +670,80 @@ def _elm_lean_value_and_grad(
     # is rho_{y_i} e_{y_i}): k more columns cost little, a separate n x n
     # margin matrix costs a pass over n x n memory. Its diagonal is excluded
     # below.
+    margin_columns = onehot * neg_rho
     scaled = torch.mm(
-        torch.cat([z, onehot * -rho], dim=1),
+        torch.cat([z, margin_columns], dim=1),
         torch.cat([z, onehot], dim=1).mul_(inv_temperature).T,
     )
-    # The lowest finite value, not -inf, on the diagonal: exp gives 0 all the
-    # same, and the zero diagonal of diag(b) P times it stays 0 in the dot.
-    scaled.fill_diagonal_(torch.finfo(dtype).min)
-    log_q = torch.log_softmax(scaled, dim=1)
-    del scaled
-    # diag(b) P, with b_i = 0 for anchors without a positive.
+    # b_i = a_i / |P(i)|, 0 for anchors without a positive.
     b = beta / n_positive.clamp_min(1.0)
-    weighted_positive = torch.mm(b.unsqueeze(1) * onehot, onehot_t)
-    weighted_positive.fill_diagonal_(0.0)
-    embedding_value = torch.dot(log_q.view(-1), weighted_positive.view(-1))
-    # Both dot products are minus the terms.
-    value = torch.add(logit_value, embedding_value, alpha=embedding_weight).neg_()
+    pair_matrix = n <= _PAIR_MATRIX_MAX_ROWS
+    if pair_matrix:
+        # Few rows, where the number of operations counts: diag(b) P as an
+        # n x n matrix, used in the value and in G. The lowest finite value,
+        # not -inf, on the diagonal: exp gives 0 all the same, and the zero
+        # diagonal of diag(b) P times it stays 0 in the dot product.
+        scaled.fill_diagonal_(torch.finfo(dtype).min)
+        log_q = torch.log_softmax(scaled, dim=1)
+        del scaled
+        weighted_positive = torch.mm(b.unsqueeze(1) * onehot, onehot_t)
+        weighted_positive.fill_diagonal_(0.0)
+        embedding_value = torch.dot(log_q.view(-1), weighted_positive.view(-1))
+    else:
+        # Many rows, where every n x n pass and allocation counts: the
+        # softmax in place, and sums over positives through the class sums
+        # C = Y^T z. With L_ij = A_ij - lse_i,
+        # <L, diag(b) P> = sum_i b_i sum_{j in P(i)} A_ij - sum_i a_i lse_i and
+        # sum_{j in P(i)} A_ij = (z_i . C_{y_i} - z_i . z_i - rho_{y_i} |P(i)|) / T.
+        scaled.fill_diagonal_(float("-inf"))
+        row_max = scaled.amax(dim=1)
+        exp_scaled = scaled.sub_(row_max.unsqueeze(1)).exp_()
+        denominator = exp_scaled.sum(dim=1)
+        class_sums = torch.mm(onehot_t, z)
+        own = torch.linalg.vecdot(torch.mm(onehot, class_sums), z)
+        own.sub_((norm * inv_norm).square_())
+        own.add_(margin_columns.sum(dim=1) * n_positive).mul_(inv_temperature)
+        embedding_value = torch.dot(b, own) - torch.dot(
+            beta, denominator.log().add_(row_max)
+        )
+    # The dot products are minus the embedding term.
+    value = torch.add(logit_value, embedding_value, alpha=-embedding_weight)
     if not need_grad:
         return value, None, None, alpha
 
     # d/df: logit_scale * a_i (softmax(adjusted_i) - e_{y_i}).
     grad_logits = log_p.exp_().sub_(onehot).mul_(_column(alpha) * logit_scale)
 
-    # d/dz: -(H + H^T) z with H = diag(b) P - diag(a) exp(L) = -G; the sign,
-    # embedding_weight and 1 / T are applied with the norm at the end.
-    gram = weighted_positive.addcmul_(log_q.exp_(), beta.unsqueeze(1), value=-1.0)
-    if n <= _SYMMETRIC_ADD_MAX_ROWS:
+    # d/dz = (G + G^T) z, times embedding_weight / T applied with the norm at
+    # the end.
+    if pair_matrix:
+        probabilities = log_q.exp_()
+        # -(H + H^T) z with H = diag(b) P - diag(a) exp(L) = -G.
+        # Adding the transpose first saves a product: at these sizes the
+        # transposed n x n pass costs a third of one (1 thread, 128 rows).
+        gram = weighted_positive.addcmul_(probabilities, beta.unsqueeze(1), value=-1)
         grad_z = torch.mm(gram + gram.T, z)
+        sign = -1.0
     else:
-        grad_z = torch.mm(gram, z).addmm_(gram.T, z)
+        # diag(a) Q z + Q^T diag(a) z - diag(b) P z - P diag(b) z with
+        # P z = Y C - z: the positive part in O(n k d).
+        probabilities = exp_scaled.div_(denominator.unsqueeze(1))
+        beta_column = beta.unsqueeze(1)
+        b_column = b.unsqueeze(1)
+        grad_z = torch.mm(probabilities, z).mul_(beta_column)
+        grad_z.addmm_(probabilities.T, z * beta_column)
+        bz = z * b_column
+        grad_z.addmm_(onehot * b_column, class_sums, alpha=-1.0)
+        grad_z.addmm_(onehot, torch.mm(onehot_t, bz), alpha=-1.0)
+        # (2 b z lies along z: the projection below removes it from the
+        # gradient in e; kept so that grad_z is the gradient in z.)
+        grad_z.add_(bz, alpha=2.0)
+        sign = 1.0
     # Through z = e / max(||e||, eps): (g - z (z . g)) / ||e|| where the norm
     # is not clamped, g / eps where it is (clamp_min passes no gradient).
-    radial = (z * grad_z).sum(dim=1).masked_fill_(norm < _NORMALIZE_EPS, 0.0)
+    radial = torch.linalg.vecdot(z, grad_z).masked_fill_(norm < _NORMALIZE_EPS, 0.0)
     grad_z.addcmul_(z, radial.unsqueeze(1), value=-1.0)
-    factor = -embedding_weight * inv_temperature
+    factor = sign * embedding_weight * inv_temperature
     grad_embeddings = grad_z.mul_(inv_norm.mul_(factor).unsqueeze(1))
     return value, grad_logits, grad_embeddings, alpha
 
@@ -948,8 +982,7 @@ def _elm_lean_applies(logits, embeddings, target, reduction):
     """Whether :func:`_elm_lean` covers these inputs (else the general path).
 
     It needs a scalar reduction, full-precision inputs of one dtype on one
-    device and at least two rows (an n x n similarity without its diagonal);
-    it is the faster one up to about a thousand rows.
+    device and at least two rows (an n x n similarity without its diagonal).
     """
     return (
         reduction in ("mean", "sum")
@@ -959,7 +992,7 @@ def _elm_lean_applies(logits, embeddings, target, reduction):
         and logits.ndim == 2
         and embeddings.ndim == 2
         and target.ndim == 1
-        and 2 <= logits.shape[0] <= _LEAN_MAX_ROWS
+        and logits.shape[0] >= 2
         and embeddings.shape[0] == logits.shape[0]
     )
 
@@ -969,10 +1002,11 @@ def _elm_constants(
 ):
     """Count-derived constants of the lean ELM path, validated like the terms'.
 
-    Returns ``(eye, logit_scale, logit_offsets, rho)``: the ``k x k``
-    identity (one-hot rows), the factor and the per-class additive term of
-    the logit term's adjusted logits (``tau log pi`` for logit adjustment;
-    ``-scale Delta`` on the target column for LDAM) and the embedding margins.
+    Returns ``(eye, logit_scale, logit_offsets, -rho, target_column_only)``:
+    the ``k x k`` identity (one-hot rows), the factor and the per-class
+    additive term of the logit term's adjusted logits (``tau log pi`` for
+    logit adjustment; ``-scale Delta``, on the target column only, for LDAM)
+    and minus the embedding margins (the sign the lean path uses them with).
     """
     if logit_loss == "ldam":
         logit_scale = scale
@@ -987,7 +1021,7 @@ def _elm_constants(
         torch.eye(len(rho), dtype=dtype, device=device),
         logit_scale,
         offsets.to(device=device, dtype=dtype),
-        rho.to(device=device, dtype=dtype),
+        rho.to(device=device, dtype=dtype).neg_(),
         logit_loss == "ldam",
     )
 
@@ -1004,7 +1038,7 @@ def _elm_lean(
     reduction,
 ):
     """ELM through :class:`_ELMLean` (see :func:`_elm_lean_applies`)."""
-    eye, logit_scale, offsets, rho, target_column_only = constants
+    eye, logit_scale, offsets, neg_rho, target_column_only = constants
     if target.device != logits.device:
         target = target.to(logits.device)
     onehot = eye[target]
@@ -1019,7 +1053,7 @@ def _elm_lean(
         onehot,
         logit_scale,
         shift,
-        rho,
+        neg_rho,
         1.0 / temperature,
         embedding_weight,
         v,

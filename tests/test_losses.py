@@ -1641,7 +1641,7 @@ ELM_PARAMS = {
 
 
 @pytest.mark.parametrize("params_name", list(ELM_PARAMS))
-@pytest.mark.parametrize("n_samples", [2, 3, 7, 40])
+@pytest.mark.parametrize("n_samples", [2, 3, 7, 40, 450])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_elm_lean_path_matches_general_path_and_float64_reference(
@@ -1722,10 +1722,11 @@ def test_elm_lean_path_without_any_positive_is_the_logit_term():
     assert torch.isfinite(grad_f).all()
 
 
-def test_elm_lean_path_on_zero_and_repeated_rows_matches_reference():
+@pytest.mark.parametrize("n_samples", [9, 450])
+def test_elm_lean_path_on_zero_and_repeated_rows_matches_reference(n_samples):
     # A zero row (norm below F.normalize's eps: gradient g / eps) and two
     # identical rows (similarity exactly 1).
-    logits, embeddings, target = _elm_problem(9, seed=3)
+    logits, embeddings, target = _elm_problem(n_samples, seed=3)
     embeddings[1] = 0.0
     embeddings[4] = embeddings[0]
     ours = _elm_value_and_grads(
@@ -1743,9 +1744,13 @@ def test_elm_lean_path_on_zero_and_repeated_rows_matches_reference():
         torch.testing.assert_close(g, r, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("n_samples", [600, 1100])
+@pytest.mark.parametrize("n_samples", [300, 1100])
 def test_elm_module_at_larger_batches_matches_reference(n_samples):
-    # 600 rows: the lean path's two-product backward; 1100: the general path.
+    # Both forms of the lean path: diag(b) P as a matrix (300 rows) and
+    # through class sums (1100 rows).
+    from sklearn_lt.losses import _PAIR_MATRIX_MAX_ROWS
+
+    assert 300 <= _PAIR_MATRIX_MAX_ROWS < 450 < 1100
     gen = torch.Generator().manual_seed(4)
     target = torch.randint(0, 4, (n_samples,), generator=gen)
     logits = torch.randn(n_samples, 4, generator=gen, dtype=torch.float64)
