@@ -1899,3 +1899,29 @@ def test_elm_module_cache_is_not_saved_and_survives_copies():
         assert "_constants_cache" not in clone.__dict__
         torch.testing.assert_close(clone(*inputs), value)
     torch.testing.assert_close(value, _ref_elm(*inputs, ELM_COUNTS, tau=0.7))
+
+
+@pytest.mark.parametrize("use_load_state_dict", [True, False])
+def test_module_buffers_cast_once_follow_new_counts(use_load_state_dict):
+    # Float64 buffers, float32 logits: the cast buffers are cached, and a new
+    # state (loaded in place, or new buffers) replaces them.
+    logits, target = _random_problem(seed=30, dtype=torch.float32)
+    new_counts = [5, 5, 40]
+    modules = [LogitAdjustedLoss(COUNTS), LDAMLoss(COUNTS), VSLoss(COUNTS)]
+    references = [
+        lambda c: _ref_logit_adjusted(logits.double(), target, c),
+        lambda c: _ref_ldam(logits.double(), target, c),
+        lambda c: _ref_vs(logits.double(), target, c),
+    ]
+    for module, reference in zip(modules, references):
+        first = module(logits, target)
+        torch.testing.assert_close(first.double(), reference(COUNTS).mean())
+        fresh = type(module)(new_counts)
+        if use_load_state_dict:
+            module.load_state_dict(fresh.state_dict())
+        else:
+            for name, buffer in fresh.named_buffers():
+                setattr(module, name, buffer)
+        second = module(logits, target)
+        assert second.dtype == torch.float32
+        torch.testing.assert_close(second.double(), reference(new_counts).mean())
