@@ -645,19 +645,19 @@ def _elm_lean_value_and_grad(
     Same mathematics as the logit term (:func:`logit_adjusted_loss` or
     :func:`ldam_loss`, written as ``CE(logit_scale * f + logit_shift, y)``)
     plus ``embedding_weight`` times :func:`supervised_contrastive_margin_loss`
-    (per-class margins ``rho = -neg_rho``) with F.normalize folded in, for ``reduction``
-    "mean" or "sum": the loss is then ``sum_i a_i l_i`` with coefficients
-    ``a`` known before the backward, so the gradients are formed here and the
-    backward only scales them.
+    (per-class margins ``rho = -neg_rho``) with F.normalize folded in, for
+    ``reduction`` "mean" or "sum": the loss is then ``sum_i a_i l_i`` with
+    coefficients ``a`` known before the backward, so the gradients are
+    formed here and the backward only scales them.
 
     In the notation of :class:`_SupConMargin`, with ``L = log_softmax(A)``
     (rows), ``P`` the 0/1 matrix of positive pairs and ``b_i = a_i / |P(i)|``,
     the embedding term is ``-<L, diag(b) P>`` and its gradient in ``s`` is
     ``(G + G^T) / T`` with ``G = diag(a) exp(L) - diag(b) P``. So the ``n x n``
-    work is one product for ``s``, one fused log-softmax, one dot product,
-    one exponential and one product for the gradient; the margins and
-    ``diag(b) P`` come from products of the one-hot rows ``Y`` (``n x k x n``,
-    cheaper than building an ``n x n`` mask at the sizes that matter).
+    work is one product for ``A`` (margins included), a softmax, a dot
+    product and one product for the gradient (two above
+    ``_PAIR_MATRIX_MAX_ROWS`` rows); ``diag(b) P`` is a product of one-hot
+    rows ``Y`` (``n x k x n``) for few rows and class sums ``Y^T z`` for many.
     """
     n = logits.shape[0]
     dtype = logits.dtype
@@ -677,10 +677,10 @@ def _elm_lean_value_and_grad(
     beta = _reduction_coefficients(reduction, v, n, mask=(n_positive > 0).to(dtype))
     onehot_t = onehot.T
     # A = s / T - (rho_{y_i} / T) [y_j = y_i] as one product of rows
-    # [z_i, -rho_{y_i} e_{y_i}] and [z_j, e_{y_j}] / T (row i of onehot * rho
-    # is rho_{y_i} e_{y_i}): k more columns cost little, a separate n x n
-    # margin matrix costs a pass over n x n memory. Its diagonal is excluded
-    # below.
+    # [z_i, -rho_{y_i} e_{y_i}] and [z_j, e_{y_j}] / T (row i of
+    # onehot * neg_rho is -rho_{y_i} e_{y_i}): k more columns cost little, a
+    # separate n x n margin matrix a pass over n x n memory. Its diagonal is
+    # excluded below.
     margin_columns = onehot * neg_rho
     scaled = torch.mm(
         torch.cat([z, margin_columns], dim=1),
