@@ -1925,3 +1925,29 @@ def test_module_buffers_cast_once_follow_new_counts(use_load_state_dict):
         second = module(logits, target)
         assert second.dtype == torch.float32
         torch.testing.assert_close(second.double(), reference(new_counts).mean())
+
+
+@pytest.mark.parametrize("n_samples", [40, 450])
+@pytest.mark.parametrize(
+    ("temperature", "embedding_margin"), [(0.002, 3.0), (0.002, 0.0), (1.0, 3.0)]
+)
+def test_elm_lean_path_at_extreme_temperatures_and_margins(
+    n_samples, temperature, embedding_margin
+):
+    # A / T up to about 2000: the softmax must stay finite and accurate in
+    # float64 and float32, in both forms of the lean path.
+    params = {"temperature": temperature, "embedding_margin": embedding_margin}
+    logits, embeddings, target = _elm_problem(n_samples, seed=11)
+    ref = _elm_value_and_grads(
+        lambda f, e: _ref_elm(f, e, target, ELM_COUNTS, **params), logits, embeddings
+    )
+    module = ELMLoss(ELM_COUNTS, **params)
+    for dtype, tol in ((torch.float64, 1e-10), (torch.float32, 1e-4)):
+        ours = _elm_value_and_grads(
+            lambda f, e: module(f, e, target), logits.to(dtype), embeddings.to(dtype)
+        )
+        for g, r in zip(ours, ref):
+            assert torch.isfinite(g).all()
+            torch.testing.assert_close(
+                g.double(), r, rtol=tol, atol=tol * r.abs().max().item()
+            )
