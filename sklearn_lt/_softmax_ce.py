@@ -214,6 +214,11 @@ class ClosedFormLoss:
     def _convert(self, values):
         return values.to(device=self.device, dtype=self.dtype)
 
+    def value_and_grad(self, outputs, target, sample_weight=None):
+        """``(loss, (dloss / dlogits,))`` for the module outputs ``[logits]``."""
+        loss, grad = self(outputs[0], target, sample_weight)
+        return loss, (grad,)
+
     def __call__(self, logits, target, sample_weight=None):
         """``(loss, dloss / dlogits)``, as :func:`softmax_ce_value_and_grad`."""
         weight = self.criterion.weight

@@ -56,7 +56,7 @@ from torch.utils.data import DataLoader, Subset
 from ._fast_step import FusedAdamStep, MLPBackprop, squared_norm
 from ._softmax_ce import ClosedFormLoss, affine_terms
 from ._threads import torch_thread_budget
-from .losses import CrossEntropyLoss, _CountLoss
+from .losses import CrossEntropyLoss, ELMLoss, _CountLoss
 from .weights import compute_class_weights
 
 __all__ = [
@@ -596,6 +596,21 @@ def _scaled_softmax(logits, scale=1.0):
 _FEW_CLASSES = 16
 
 
+class _CriterionValueAndGrad:
+    """A criterion's own ``value_and_grad`` (ELM's), in the form the
+    hand-written step calls: ``value_and_grad(outputs, target,
+    sample_weight)``."""
+
+    def __init__(self, criterion):
+        self.criterion = criterion
+
+    def value_and_grad(self, outputs, target, sample_weight=None):
+        return self.criterion.value_and_grad(*outputs, target, sample_weight)
+
+    def is_current(self, criterion, dtype, device):
+        return criterion is self.criterion
+
+
 def _group_layout(optimizer):
     return [(id(group), len(group["params"])) for group in optimizer.param_groups]
 
@@ -609,6 +624,12 @@ class _ManualStep:
     def __init__(self, backprop, closed_form, optimizers):
         self.backprop = backprop
         self.closed_form = closed_form
+        # The softmax cross-entropy losses work on transposed logits below
+        # _FEW_CLASSES classes (see sklearn_lt._softmax_ce).
+        self.transposed_logits = (
+            isinstance(closed_form, ClosedFormLoss)
+            and backprop.layers[-1][0].out_features < _FEW_CLASSES
+        )
         self.optimizers = optimizers
         self._groups = [_group_layout(o) for o in optimizers]
         self.plans = [_FUSED_ADAM_PLANS.get(optimizer) for optimizer in optimizers]
@@ -944,14 +965,14 @@ class LongTailNet(NeuralNetClassifier):
             ):
                 return None
         closed_form = None
-        if (
-            not backprop.return_embeddings
-            and type(self).get_loss is LongTailNet.get_loss
-            and self._criteria == ["criterion"]
-            and affine_terms(self.criterion_) is not None
-        ):
-            first = backprop.parameters[0]
-            closed_form = ClosedFormLoss(self.criterion_, first.dtype, first.device)
+        if type(self).get_loss is LongTailNet.get_loss and self._criteria == [
+            "criterion"
+        ]:
+            criterion, first = self.criterion_, backprop.parameters[0]
+            if not backprop.return_embeddings and affine_terms(criterion) is not None:
+                closed_form = ClosedFormLoss(criterion, first.dtype, first.device)
+            elif backprop.return_embeddings and type(criterion) is ELMLoss:
+                closed_form = _CriterionValueAndGrad(criterion)
         manual = _MANUAL_STEPS[self.module_] = _ManualStep(
             backprop, closed_form, optimizers
         )
@@ -980,23 +1001,25 @@ class LongTailNet(NeuralNetClassifier):
         backprop, closed_form = manual.backprop, manual.closed_form
         if not torch.is_tensor(X) or X.dtype != backprop.parameters[0].dtype:
             return None
+        value_and_grad = None
         if closed_form is not None:
-            logits = backprop.forward(
-                X,
-                requires_grad=False,
-                transposed_logits=self.criterion_.class_counts.shape[0] < _FEW_CLASSES,
+            outputs, saved = backprop.forward(
+                X, requires_grad=False, transposed_logits=manual.transposed_logits
             )
-            outputs, saved = logits
-            y_pred = outputs[0]
             if sample_weight is not None:
                 sample_weight = to_tensor(sample_weight, device=self.device)
-            loss, grad_logits = closed_form(
-                y_pred, to_tensor(yi, device=self.device), sample_weight
+            value_and_grad = closed_form.value_and_grad(
+                outputs, to_tensor(yi, device=self.device), sample_weight
             )
-            output_grads = (grad_logits,)
+        if value_and_grad is not None:
+            loss, output_grads = value_and_grad
+            y_pred = outputs[0] if len(outputs) == 1 else tuple(outputs)
             penalty = bool(self.alpha)
         else:
-            outputs, saved = backprop.forward(X)
+            if closed_form is None:
+                outputs, saved = backprop.forward(X)
+            else:  # the criterion wants autograd for this batch
+                outputs = [output.requires_grad_() for output in outputs]
             y_pred = outputs[0] if len(outputs) == 1 else tuple(outputs)
             self._defer_penalty_, self._penalty_deferred_ = True, False
             try:

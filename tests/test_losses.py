@@ -1951,3 +1951,62 @@ def test_elm_lean_path_at_extreme_temperatures_and_margins(
             torch.testing.assert_close(
                 g.double(), r, rtol=tol, atol=tol * r.abs().max().item()
             )
+
+
+@pytest.mark.parametrize("params_name", list(ELM_PARAMS))
+@pytest.mark.parametrize("n_samples", [2, 7, 40, 450])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_elm_value_and_grad_matches_float64_reference(
+    params_name, n_samples, reduction, weighted
+):
+    # What LongTailNet's hand-written step calls instead of autograd.
+    params = ELM_PARAMS[params_name]
+    logits, embeddings, target = _elm_problem(n_samples, seed=n_samples + 1)
+    weight = sample_weight = None
+    if weighted:
+        gen = torch.Generator().manual_seed(2)
+        weight = torch.tensor([0.5, 2.0, 1.0, 3.0], dtype=torch.float64)
+        sample_weight = torch.rand(n_samples, generator=gen, dtype=torch.float64)
+    module = ELMLoss(ELM_COUNTS, weight=weight, reduction=reduction, **params)
+    value, (grad_f, grad_e) = module.value_and_grad(
+        logits, embeddings, target, sample_weight
+    )
+    reference = _elm_value_and_grads(
+        lambda f, e: _ref_elm(
+            f,
+            e,
+            target,
+            ELM_COUNTS,
+            **params,
+            weight=weight,
+            sample_weight=sample_weight,
+            reduction=reduction,
+        ),
+        logits,
+        embeddings,
+    )
+    for got, want in zip((value, grad_f, grad_e), reference):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_elm_value_and_grad_refuses_what_needs_autograd():
+    logits, embeddings, target = _elm_problem(7, seed=0)
+    assert (
+        ELMLoss(ELM_COUNTS, reduction="none").value_and_grad(logits, embeddings, target)
+        is None
+    )
+    assert (
+        ELMLoss(ELM_COUNTS).value_and_grad(logits[:1], embeddings[:1], target[:1])
+        is None
+    )
+
+
+@pytest.mark.parametrize("n_columns", [2, 15, 16, 40])
+def test_log_softmax_rows_equals_torch_log_softmax(n_columns):
+    from sklearn_lt.losses import _log_softmax_rows
+
+    values = torch.randn(33, n_columns, generator=torch.Generator().manual_seed(3))
+    got = _log_softmax_rows(values)
+    assert got.is_contiguous()
+    torch.testing.assert_close(got, torch.log_softmax(values, dim=1))
