@@ -1001,35 +1001,61 @@ class LongTailNet(NeuralNetClassifier):
         backprop, closed_form = manual.backprop, manual.closed_form
         if not torch.is_tensor(X) or X.dtype != backprop.parameters[0].dtype:
             return None
-        value_and_grad = None
         if closed_form is not None:
-            outputs, saved = backprop.forward(
-                X, requires_grad=False, transposed_logits=manual.transposed_logits
-            )
-            if sample_weight is not None:
-                sample_weight = to_tensor(sample_weight, device=self.device)
-            value_and_grad = closed_form.value_and_grad(
-                outputs, to_tensor(yi, device=self.device), sample_weight
-            )
-        if value_and_grad is not None:
-            loss, output_grads = value_and_grad
-            y_pred = outputs[0] if len(outputs) == 1 else tuple(outputs)
-            penalty = bool(self.alpha)
-        else:
-            if closed_form is None:
-                outputs, saved = backprop.forward(X)
-            else:  # the criterion wants autograd for this batch
-                outputs = [output.requires_grad_() for output in outputs]
-            y_pred = outputs[0] if len(outputs) == 1 else tuple(outputs)
-            self._defer_penalty_, self._penalty_deferred_ = True, False
-            try:
-                loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-            finally:
-                self._defer_penalty_ = False
-            output_grads = torch.autograd.grad(
-                loss, outputs, allow_unused=True, materialize_grads=True
-            )
-            penalty = self._penalty_deferred_
+            with torch.no_grad():
+                result = self._closed_form_step(
+                    manual, X, yi, sample_weight, batch, grad_hooks
+                )
+            if result is not None:
+                return result
+        # Autograd for the loss (with respect to the module's outputs) only.
+        outputs, saved = backprop.forward(X)
+        y_pred = outputs[0] if len(outputs) == 1 else tuple(outputs)
+        self._defer_penalty_, self._penalty_deferred_ = True, False
+        try:
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        finally:
+            self._defer_penalty_ = False
+        output_grads = torch.autograd.grad(
+            loss, outputs, allow_unused=True, materialize_grads=True
+        )
+        return self._finish_manual_step(
+            manual,
+            loss,
+            output_grads,
+            saved,
+            self._penalty_deferred_,
+            y_pred,
+            batch,
+            grad_hooks,
+        )
+
+    def _closed_form_step(self, manual, X, yi, sample_weight, batch, grad_hooks):
+        """The hand-written step with the criterion's closed form (under
+        ``torch.no_grad``), or ``None`` if the criterion declines the batch."""
+        outputs, saved = manual.backprop.forward(
+            X, requires_grad=False, transposed_logits=manual.transposed_logits
+        )
+        if sample_weight is not None:
+            sample_weight = to_tensor(sample_weight, device=self.device)
+        if not (isinstance(yi, torch.Tensor) and yi.device == X.device):
+            yi = to_tensor(yi, device=self.device)
+        value_and_grad = manual.closed_form.value_and_grad(outputs, yi, sample_weight)
+        if value_and_grad is None:
+            return None
+        loss, output_grads = value_and_grad
+        y_pred = outputs[0] if len(outputs) == 1 else tuple(outputs)
+        penalty = bool(self.alpha)
+        return self._finish_manual_step(
+            manual, loss, output_grads, saved, penalty, y_pred, batch, grad_hooks
+        )
+
+    def _finish_manual_step(
+        self, manual, loss, output_grads, saved, penalty, y_pred, batch, grad_hooks
+    ):
+        """Back-propagate the outputs' gradients, add the penalty, call the
+        gradient hooks and step the optimisers."""
+        backprop = manual.backprop
         alpha = float(self.alpha) if penalty else 0.0
         grads = backprop.backward(saved, *output_grads, alpha=alpha)
         # Every optimised parameter is one of the module's (see
@@ -1042,11 +1068,12 @@ class LongTailNet(NeuralNetClassifier):
             # The penalty's value; its gradient is in the weights' above.
             loss = torch.add(loss, squared_norm(backprop.weights), alpha=0.5 * alpha)
         if grad_hooks:
-            named = TeeGenerator(self.get_all_learnable_params())
-            for cb in grad_hooks:
-                cb.on_grad_computed(
-                    self, named_parameters=named, batch=batch, training=True
-                )
+            with torch.enable_grad():
+                named = TeeGenerator(self.get_all_learnable_params())
+                for cb in grad_hooks:
+                    cb.on_grad_computed(
+                        self, named_parameters=named, batch=batch, training=True
+                    )
         manual.step_optimizers()
         return {"loss": loss, "y_pred": y_pred}
 
