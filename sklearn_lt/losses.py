@@ -1505,6 +1505,13 @@ class ELMLoss(_CountLoss):
         :meth:`forward` applies (reduction ``"none"``, half precision, fewer
         than two rows).
 
+        Parameters
+        ----------
+        logits : Tensor of shape (n_samples, n_classes)
+        embeddings : Tensor of shape (n_samples, n_dims)
+        target : LongTensor of shape (n_samples,)
+        sample_weight : Tensor of shape (n_samples,), default=None
+
         Returns
         -------
         loss : Tensor of shape ()

@@ -375,3 +375,22 @@ def test_freezing_a_layer_between_epochs_is_respected():
     net = _fit(LongTailNet, X, y, callbacks=[Freezer("body.0.weight")])
     reference = _fit(SkorchLoopNet, X, y, callbacks=[Freezer("body.0.weight")])
     _assert_close_fits(net, reference)
+
+
+def test_deferred_reweighting_reaches_the_closed_form_loss(monkeypatch):
+    from sklearn_lt.net import DeferredReweighting
+
+    X, y = _data()
+    y = np.where(np.arange(len(y)) % 5 == 0, 2, y % 2)  # skewed: 18 of class 2
+    calls = _count_manual_steps(monkeypatch)
+    kwargs = {"callbacks": [DeferredReweighting(2, class_weight="balanced")]}
+    fast = _fit(LongTailNet, X, y, **kwargs)
+    assert calls["backward"] == 24
+    assert fast.criterion_.weight is not None
+    reference = _fit(SkorchLoopNet, X, y, **kwargs)
+    _assert_close_fits(fast, reference)
+    # The weights changed the training: without them the fit differs.
+    unweighted = _fit(LongTailNet, X, y)
+    assert not np.allclose(
+        fast.history[-1, "train_loss"], unweighted.history[-1, "train_loss"]
+    )
