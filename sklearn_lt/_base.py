@@ -25,7 +25,12 @@ from sklearn.utils.validation import (
 )
 
 from .losses import LOSSES, get_loss_class
-from .net import DeferredReweighting, LongTailNet, _check_device
+from .net import (
+    DeferredReweighting,
+    LongTailNet,
+    _check_device,
+    propagating_interrupts,
+)
 from .schedules import (
     SCHEDULES,
     LearningRateSchedule,
@@ -280,7 +285,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         if sample_weight is not None:
             X_in = {"X": X_in, "sample_weight": _as_tensor(sample_weight)}
         with _seeded_torch(seed, device):
-            self.net_.fit(X_in, torch.from_numpy(y_encoded))
+            with propagating_interrupts():
+                self.net_.fit(X_in, torch.from_numpy(y_encoded))
         self._center_vs_head()
         self.n_iter_ = self._n_iter()
         self._record_training()
@@ -538,7 +544,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 net.initialize()
                 net.module_.load_state_dict(previous.module_.state_dict())
             self._set_incremental_criterion()
-            net.partial_fit(X_in, torch.from_numpy(y_encoded))
+            with propagating_interrupts():
+                net.partial_fit(X_in, torch.from_numpy(y_encoded))
         self._center_vs_head()
         self.n_iter_ = len(net.history)
         return self

@@ -32,9 +32,11 @@ bring their own PyTorch module. Compared with its parent it
 callback.
 """
 
+import contextvars
 import math
 import weakref
 from collections.abc import Mapping
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -67,6 +69,36 @@ __all__ = [
     "NonFiniteLossGuard",
     "TensorBatchIterator",
 ]
+
+
+_PROPAGATE_INTERRUPTS = contextvars.ContextVar(
+    "sklearn_lt_propagate_interrupts", default=False
+)
+
+
+class _TrainingInterrupted(Exception):
+    """A KeyboardInterrupt in training, carried past skorch's partial_fit
+    (which swallows KeyboardInterrupt) by :func:`propagating_interrupts`."""
+
+
+@contextmanager
+def propagating_interrupts():
+    """Let a KeyboardInterrupt during training reach the caller.
+
+    skorch stops training on Ctrl-C and returns the partly trained net (its
+    ``partial_fit`` catches ``KeyboardInterrupt``). A scikit-learn estimator
+    must not: a Ctrl-C in ``GridSearchCV``, ``cross_validate`` or
+    ``sklearn-lt compare`` has to stop the whole job, not one fit (whose
+    history may not even hold a finished epoch). The estimators fit their
+    nets inside this context.
+    """
+    token = _PROPAGATE_INTERRUPTS.set(True)
+    try:
+        yield
+    except _TrainingInterrupted as exc:
+        raise KeyboardInterrupt from exc.__cause__
+    finally:
+        _PROPAGATE_INTERRUPTS.reset(token)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -756,8 +788,16 @@ class LongTailNet(NeuralNetClassifier):
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         # Training runs on the thread budget of joblib / threadpoolctl.
-        with torch_thread_budget():
-            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        try:
+            with torch_thread_budget():
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as exc:
+            # skorch's partial_fit swallows a KeyboardInterrupt from here (a
+            # net stopped with Ctrl-C stays usable); inside
+            # propagating_interrupts() it reaches the caller instead.
+            if _PROPAGATE_INTERRUPTS.get():
+                raise _TrainingInterrupted from exc
+            raise
 
     def forward_iter(self, X, training=False, device="cpu"):
         # So does prediction (predict, predict_proba, forward), including

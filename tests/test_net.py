@@ -426,3 +426,44 @@ def test_fast_loop_with_a_dataloader_and_partial_fit_matches_skorch():
     fast, slow = nets
     assert len(fast.history) == 4
     _assert_same(fast, slow)
+
+
+# --------------------------------------------------------------------------
+# Ctrl-C
+# --------------------------------------------------------------------------
+def _interrupt_in_epoch(monkeypatch, epoch):
+    """Raise KeyboardInterrupt when training epoch ``epoch`` (from 1) starts."""
+    run_single_epoch = LongTailNet.run_single_epoch
+
+    def interrupted(self, iterator, training, *args, **kwargs):
+        if training and len(self.history) == epoch:
+            raise KeyboardInterrupt
+        return run_single_epoch(self, iterator, training, *args, **kwargs)
+
+    monkeypatch.setattr(LongTailNet, "run_single_epoch", interrupted)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_estimators_let_a_keyboard_interrupt_through(monkeypatch, method):
+    from sklearn_lt import MLPMarginClassifier
+
+    X, y = _data()
+    # partial_fit trains one epoch a call: interrupt that one.
+    _interrupt_in_epoch(monkeypatch, 2 if method == "fit" else 1)
+    clf = MLPMarginClassifier(max_epochs=4, random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        if method == "fit":
+            clf.fit(X, y)
+        else:
+            clf.partial_fit(X, y, classes=np.unique(y))
+    monkeypatch.undo()
+    # Nothing is left switched on: the next fit trains all its epochs.
+    assert MLPMarginClassifier(max_epochs=4).fit(X, y).n_iter_ == 4
+
+
+def test_long_tail_net_keeps_skorchs_stop_on_keyboard_interrupt(monkeypatch):
+    X, y = _data()
+    _interrupt_in_epoch(monkeypatch, 3)
+    net = _mlp_net(LongTailNet, max_epochs=5).fit(X, y)  # no exception
+    assert len(net.history) == 3  # two finished epochs, the third begun
+    assert net.predict(X).shape == (len(y),)
