@@ -34,6 +34,8 @@ callback.
 
 import contextvars
 import math
+import signal
+import threading
 import weakref
 from collections.abc import Mapping
 from contextlib import contextmanager
@@ -71,34 +73,55 @@ __all__ = [
 ]
 
 
-_PROPAGATE_INTERRUPTS = contextvars.ContextVar(
-    "sklearn_lt_propagate_interrupts", default=False
-)
+# Inside propagating_interrupts(): a one-item list, set to True when the
+# process receives SIGINT.
+_SIGINT_SEEN = contextvars.ContextVar("sklearn_lt_sigint_seen", default=None)
 
 
 class _TrainingInterrupted(Exception):
-    """A KeyboardInterrupt in training, carried past skorch's partial_fit
-    (which swallows KeyboardInterrupt) by :func:`propagating_interrupts`."""
+    """A Ctrl-C during training, carried past skorch's partial_fit (which
+    swallows KeyboardInterrupt) by :func:`propagating_interrupts`."""
 
 
 @contextmanager
 def propagating_interrupts():
-    """Let a KeyboardInterrupt during training reach the caller.
+    """Let a Ctrl-C during training reach the caller.
 
-    skorch stops training on Ctrl-C and returns the partly trained net (its
-    ``partial_fit`` catches ``KeyboardInterrupt``). A scikit-learn estimator
-    must not: a Ctrl-C in ``GridSearchCV``, ``cross_validate`` or
-    ``sklearn-lt compare`` has to stop the whole job, not one fit (whose
-    history may not even hold a finished epoch). The estimators fit their
-    nets inside this context.
+    skorch stops training on a ``KeyboardInterrupt`` and returns the partly
+    trained net: its ``partial_fit`` catches the exception, which is also how
+    its ``EarlyStopping`` ends training. A scikit-learn estimator must not
+    swallow a Ctrl-C: in ``GridSearchCV``, ``cross_validate`` or
+    ``sklearn-lt compare`` it has to stop the whole job, not one fit (whose
+    history may not even hold a finished epoch). So inside this context a
+    SIGINT handler notes the signal (then calls the previous handler, which
+    raises the ``KeyboardInterrupt``), and :meth:`LongTailNet.fit_loop` lets
+    an interrupt that came with a signal through; one raised by a callback
+    (early stopping) still just ends training. Signal handlers exist only in
+    the main thread; in another one, where a Ctrl-C never raises, this does
+    nothing.
     """
-    token = _PROPAGATE_INTERRUPTS.set(True)
+    previous = signal.getsignal(signal.SIGINT)
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or not callable(previous)  # SIG_IGN, SIG_DFL or not set from Python
+    ):
+        yield
+        return
+    seen = [False]
+
+    def note_and_forward(signum, frame):
+        seen[0] = True
+        previous(signum, frame)
+
+    token = _SIGINT_SEEN.set(seen)
+    signal.signal(signal.SIGINT, note_and_forward)
     try:
         yield
     except _TrainingInterrupted as exc:
         raise KeyboardInterrupt from exc.__cause__
     finally:
-        _PROPAGATE_INTERRUPTS.reset(token)
+        signal.signal(signal.SIGINT, previous)
+        _SIGINT_SEEN.reset(token)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -793,9 +816,11 @@ class LongTailNet(NeuralNetClassifier):
                 return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt as exc:
             # skorch's partial_fit swallows a KeyboardInterrupt from here (a
-            # net stopped with Ctrl-C stays usable); inside
-            # propagating_interrupts() it reaches the caller instead.
-            if _PROPAGATE_INTERRUPTS.get():
+            # net stopped with Ctrl-C stays usable, and EarlyStopping stops
+            # training this way); inside propagating_interrupts() a Ctrl-C
+            # reaches the caller instead.
+            seen = _SIGINT_SEEN.get()
+            if seen is not None and seen[0]:
                 raise _TrainingInterrupted from exc
             raise
 

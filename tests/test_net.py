@@ -432,12 +432,16 @@ def test_fast_loop_with_a_dataloader_and_partial_fit_matches_skorch():
 # Ctrl-C
 # --------------------------------------------------------------------------
 def _interrupt_in_epoch(monkeypatch, epoch):
-    """Raise KeyboardInterrupt when training epoch ``epoch`` (from 1) starts."""
+    """Press Ctrl-C (send this process SIGINT) when training epoch ``epoch``
+    (from 1) starts."""
+    import os
+    import signal
+
     run_single_epoch = LongTailNet.run_single_epoch
 
     def interrupted(self, iterator, training, *args, **kwargs):
         if training and len(self.history) == epoch:
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)
         return run_single_epoch(self, iterator, training, *args, **kwargs)
 
     monkeypatch.setattr(LongTailNet, "run_single_epoch", interrupted)
@@ -445,6 +449,8 @@ def _interrupt_in_epoch(monkeypatch, epoch):
 
 @pytest.mark.parametrize("method", ["fit", "partial_fit"])
 def test_estimators_let_a_keyboard_interrupt_through(monkeypatch, method):
+    import signal
+
     from sklearn_lt import MLPMarginClassifier
 
     X, y = _data()
@@ -457,8 +463,21 @@ def test_estimators_let_a_keyboard_interrupt_through(monkeypatch, method):
         else:
             clf.partial_fit(X, y, classes=np.unique(y))
     monkeypatch.undo()
-    # Nothing is left switched on: the next fit trains all its epochs.
+    # Nothing is left switched on: the next fit trains all its epochs, and
+    # the SIGINT handler is the one from before.
     assert MLPMarginClassifier(max_epochs=4).fit(X, y).n_iter_ == 4
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_early_stopping_still_ends_training_inside_the_estimators():
+    # skorch's EarlyStopping raises KeyboardInterrupt to stop: not a Ctrl-C.
+    from sklearn_lt import MLPMarginClassifier
+
+    X, y = _data()
+    clf = MLPMarginClassifier(
+        max_epochs=200, early_stopping=True, n_iter_no_change=2, random_state=0
+    ).fit(X, y)
+    assert clf.n_iter_ < 200
 
 
 def test_long_tail_net_keeps_skorchs_stop_on_keyboard_interrupt(monkeypatch):
