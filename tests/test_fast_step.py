@@ -394,3 +394,14 @@ def test_deferred_reweighting_reaches_the_closed_form_loss(monkeypatch):
     assert not np.allclose(
         fast.history[-1, "train_loss"], unweighted.history[-1, "train_loss"]
     )
+
+
+def test_elm_batch_of_one_row_falls_back_to_autograd_within_the_step(monkeypatch):
+    # 97 rows in batches of 16: the last batch has one row, which ELM's
+    # closed form declines (no pair of rows); autograd takes that batch.
+    X, y = _data(n=97)
+    calls = _count_manual_steps(monkeypatch)
+    kwargs = {"criterion": ELMLoss, "module__return_embeddings": True}
+    fast = _fit(LongTailNet, X, y, **kwargs)
+    assert calls["backward"] == 4 * 7
+    _assert_close_fits(fast, _fit(SkorchLoopNet, X, y, **kwargs))
