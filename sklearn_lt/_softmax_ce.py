@@ -111,18 +111,43 @@ def softmax_ce_value_and_grad(
     """
     n, k = logits.shape
     dtype, device = logits.dtype, logits.device
-    transposed = k < _TRANSPOSE_BELOW
-    work = logits.t().contiguous() if transposed else logits.contiguous()
-    class_dim = 0 if transposed else 1
-    column = (k, 1) if transposed else (1, k)  # a per-class vector's shape
-    index = target.view(1, n) if transposed else target.view(n, 1)
+    column = (k, 1) if k < _TRANSPOSE_BELOW else (1, k)  # a per-class vector
 
     def per_class(values):
         if values is None or isinstance(values, float):
             return values
         return values.to(device=device, dtype=dtype).view(column)
 
-    scale, offset = per_class(scale), per_class(offset)
+    if target_shift is not None:
+        target_shift = target_shift.to(device=device, dtype=dtype)
+    if class_weight is not None:
+        class_weight = class_weight.to(device=device, dtype=dtype)
+    if sample_weight is not None:
+        sample_weight = sample_weight.to(device=device, dtype=dtype)
+    return _value_and_grad(
+        logits,
+        target,
+        per_class(scale),
+        per_class(offset),
+        target_shift,
+        class_weight,
+        sample_weight,
+        reduction,
+    )
+
+
+def _value_and_grad(
+    logits, target, scale, offset, target_shift, class_weight, sample_weight, reduction
+):
+    """:func:`softmax_ce_value_and_grad` with the per-class terms already in
+    the logits' dtype and device, and ``scale`` / ``offset`` shaped as a
+    column (fewer than 16 classes) or a row."""
+    n, k = logits.shape
+    transposed = k < _TRANSPOSE_BELOW
+    work = logits.t().contiguous() if transposed else logits.contiguous()
+    class_dim = 0 if transposed else 1
+    index = target.view(1, n) if transposed else target.view(n, 1)
+
     u = work
     if scale is not None:
         u = u * scale
@@ -131,16 +156,15 @@ def softmax_ce_value_and_grad(
     if target_shift is not None:
         if u is work:
             u = u.clone()
-        shift = target_shift.to(device=device, dtype=dtype)[target]
-        u.scatter_add_(class_dim, index, -shift.view(index.shape))
+        u.scatter_add_(class_dim, index, target_shift[target].neg_().view(index.shape))
     log_p = torch.log_softmax(u, class_dim)
     nll = log_p.gather(class_dim, index).view(n).neg_()
 
     weights = None
     if class_weight is not None:
-        weights = class_weight.to(device=device, dtype=dtype)[target]
+        weights = class_weight[target]
     if sample_weight is not None:
-        sample_weight = sample_weight.to(device=device, dtype=dtype).view(n)
+        sample_weight = sample_weight.view(n)
         weights = sample_weight if weights is None else weights * sample_weight
     if weights is None:
         if reduction == "mean":
@@ -150,18 +174,21 @@ def softmax_ce_value_and_grad(
     else:
         total = weights.sum()
         if reduction == "mean":
-            total = total.clamp_min(torch.finfo(dtype).tiny)
+            total = total.clamp_min(torch.finfo(logits.dtype).tiny)
             loss, r = nll.dot(weights) / total, weights / total
         else:
             loss, r = nll.dot(weights), weights
 
     grad = log_p.exp_()  # softmax(u), in log_p's buffer
     if isinstance(r, float):
-        grad.scatter_add_(
-            class_dim, index, torch.full(index.shape, -1.0, dtype=dtype, device=device)
-        )
+        # softmax - onehot, times r: the one-hot entries get r * (p - 1).
         if r != 1.0:
             grad.mul_(r)
+        grad.scatter_add_(
+            class_dim,
+            index,
+            torch.full(index.shape, -r, dtype=logits.dtype, device=logits.device),
+        )
     else:
         r = r.view(index.shape)
         grad.mul_(r).scatter_add_(class_dim, index, r.neg())
@@ -189,9 +216,18 @@ class ClosedFormLoss:
     def __init__(self, criterion, dtype, device):
         self.criterion = criterion
         self.dtype, self.device = dtype, device
-        self.terms = tuple(
-            term if term is None or isinstance(term, float) else self._convert(term)
-            for term in affine_terms(criterion)
+        scale, offset, target_shift = affine_terms(criterion)
+
+        def per_class(values):  # a column below 16 classes, else a row
+            if values is None or isinstance(values, float):
+                return values
+            column = (-1, 1) if len(values) < _TRANSPOSE_BELOW else (1, -1)
+            return self._convert(values).view(column)
+
+        self.terms = (
+            per_class(scale),
+            per_class(offset),
+            None if target_shift is None else self._convert(target_shift),
         )
         self._weight_source = object()
         self._weight = None
@@ -225,11 +261,13 @@ class ClosedFormLoss:
         if weight is not self._weight_source:
             self._weight_source = weight
             self._weight = None if weight is None else self._convert(weight)
-        return softmax_ce_value_and_grad(
+        if sample_weight is not None:
+            sample_weight = self._convert(sample_weight)
+        return _value_and_grad(
             logits,
             target,
             *self.terms,
-            class_weight=self._weight,
-            sample_weight=sample_weight,
-            reduction=self.criterion.reduction,
+            self._weight,
+            sample_weight,
+            self.criterion.reduction,
         )
