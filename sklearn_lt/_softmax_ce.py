@@ -32,13 +32,10 @@ from .losses import (
     LDAMLoss,
     LogitAdjustedLoss,
     VSLoss,
+    few_columns,
 )
 
 __all__ = ["ClosedFormLoss", "affine_terms", "softmax_ce_value_and_grad"]
-
-# Below this many classes the class axis is the first one of the array the
-# work is done on (see the module docstring).
-_TRANSPOSE_BELOW = 16
 
 
 def affine_terms(criterion):
@@ -109,15 +106,7 @@ def softmax_ce_value_and_grad(
         ``dloss / dlogits``, of ``logits``' dtype (a transposed view below
         16 classes).
     """
-    n, k = logits.shape
     dtype, device = logits.dtype, logits.device
-    column = (k, 1) if k < _TRANSPOSE_BELOW else (1, k)  # a per-class vector
-
-    def per_class(values):
-        if values is None or isinstance(values, float):
-            return values
-        return values.to(device=device, dtype=dtype).view(column)
-
     if target_shift is not None:
         target_shift = target_shift.to(device=device, dtype=dtype)
     if class_weight is not None:
@@ -127,13 +116,23 @@ def softmax_ce_value_and_grad(
     return _value_and_grad(
         logits,
         target,
-        per_class(scale),
-        per_class(offset),
+        _per_class(scale, dtype, device),
+        _per_class(offset, dtype, device),
         target_shift,
         class_weight,
         sample_weight,
         reduction,
     )
+
+
+def _per_class(values, dtype, device):
+    """A per-class term in ``dtype`` on ``device``, shaped to broadcast over
+    the array :func:`_value_and_grad` works on: a column when the classes
+    are few (that array is the transposed logits), else a row."""
+    if values is None or isinstance(values, float):
+        return values
+    shape = (-1, 1) if few_columns(len(values)) else (1, -1)
+    return values.to(device=device, dtype=dtype).view(shape)
 
 
 def _value_and_grad(
@@ -143,7 +142,7 @@ def _value_and_grad(
     the logits' dtype and device, and ``scale`` / ``offset`` shaped as a
     column (fewer than 16 classes) or a row."""
     n, k = logits.shape
-    transposed = k < _TRANSPOSE_BELOW
+    transposed = few_columns(k)
     work = logits.t().contiguous() if transposed else logits.contiguous()
     class_dim = 0 if transposed else 1
     index = target.view(1, n) if transposed else target.view(n, 1)
@@ -217,16 +216,9 @@ class ClosedFormLoss:
         self.criterion = criterion
         self.dtype, self.device = dtype, device
         scale, offset, target_shift = affine_terms(criterion)
-
-        def per_class(values):  # a column below 16 classes, else a row
-            if values is None or isinstance(values, float):
-                return values
-            column = (-1, 1) if len(values) < _TRANSPOSE_BELOW else (1, -1)
-            return self._convert(values).view(column)
-
         self.terms = (
-            per_class(scale),
-            per_class(offset),
+            _per_class(scale, dtype, device),
+            _per_class(offset, dtype, device),
             None if target_shift is None else self._convert(target_shift),
         )
         self._weight_source = object()

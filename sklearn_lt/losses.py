@@ -626,13 +626,22 @@ def _reduction_coefficients(reduction, v, n, mask=None):
     return v / v.sum().clamp_min(torch.finfo(v.dtype).tiny)
 
 
+def few_columns(n_columns):
+    """Whether a softmax over ``n_columns`` is faster done along the first
+    axis of the transposed array: torch's CPU kernel along a dimension of
+    fewer than 16 entries is several times slower than along the other one
+    (measured on one AVX-512 core; used by the lean ELM path,
+    :mod:`sklearn_lt._softmax_ce` and the net's hand-written step)."""
+    return n_columns < 16
+
+
 def _log_softmax_rows(values):
     """``torch.log_softmax(values, dim=1)``, contiguous, faster for few
     columns: torch's CPU kernel along a dimension of fewer than 16 entries
     is several times slower than along the other dimension of the transposed
     array (about 20 us against 8 us, round trip included, for 128 x 10
     floats on one core)."""
-    if values.shape[1] >= 16 or values.device.type != "cpu":
+    if not few_columns(values.shape[1]) or values.device.type != "cpu":
         return torch.log_softmax(values, dim=1)
     return torch.log_softmax(values.t().contiguous(), dim=0).t().contiguous()
 

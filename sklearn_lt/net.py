@@ -60,7 +60,7 @@ from torch.utils.data import DataLoader, Subset
 from ._fast_step import FusedAdamStep, MLPBackprop, squared_norm
 from ._softmax_ce import ClosedFormLoss, affine_terms
 from ._threads import torch_thread_budget
-from .losses import CrossEntropyLoss, ELMLoss, _CountLoss
+from .losses import CrossEntropyLoss, ELMLoss, _CountLoss, few_columns
 from .weights import compute_class_weights
 
 __all__ = [
@@ -646,11 +646,6 @@ def _scaled_softmax(logits, scale=1.0):
     return torch.softmax(scale * logits, dim=-1)
 
 
-# Below this many classes the hand-written step computes the logits
-# transposed (see MLPBackprop.forward and sklearn_lt._softmax_ce).
-_FEW_CLASSES = 16
-
-
 class _CriterionValueAndGrad:
     """A criterion's own ``value_and_grad`` (ELM's), in the form the
     hand-written step calls: ``value_and_grad(outputs, target,
@@ -679,11 +674,10 @@ class _ManualStep:
     def __init__(self, backprop, closed_form, optimizers):
         self.backprop = backprop
         self.closed_form = closed_form
-        # The softmax cross-entropy losses work on transposed logits below
-        # _FEW_CLASSES classes (see sklearn_lt._softmax_ce).
-        self.transposed_logits = (
-            isinstance(closed_form, ClosedFormLoss)
-            and backprop.layers[-1][0].out_features < _FEW_CLASSES
+        # The softmax cross-entropy losses work on transposed logits when
+        # the classes are few (see sklearn_lt._softmax_ce).
+        self.transposed_logits = isinstance(closed_form, ClosedFormLoss) and (
+            few_columns(backprop.layers[-1][0].out_features)
         )
         self.optimizers = optimizers
         self._groups = [_group_layout(o) for o in optimizers]
