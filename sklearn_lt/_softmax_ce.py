@@ -32,7 +32,7 @@ from .losses import (
     LDAMLoss,
     LogitAdjustedLoss,
     VSLoss,
-    few_columns,
+    _few_columns,
 )
 
 __all__ = ["ClosedFormLoss", "affine_terms", "softmax_ce_value_and_grad"]
@@ -131,7 +131,7 @@ def _per_class(values, dtype, device):
     are few (that array is the transposed logits), else a row."""
     if values is None or isinstance(values, float):
         return values
-    shape = (-1, 1) if few_columns(len(values)) else (1, -1)
+    shape = (-1, 1) if _few_columns(len(values)) else (1, -1)
     return values.to(device=device, dtype=dtype).view(shape)
 
 
@@ -142,7 +142,7 @@ def _value_and_grad(
     the logits' dtype and device, and ``scale`` / ``offset`` shaped as a
     column (fewer than 16 classes) or a row."""
     n, k = logits.shape
-    transposed = few_columns(k)
+    transposed = _few_columns(k)
     work = logits.t().contiguous() if transposed else logits.contiguous()
     class_dim = 0 if transposed else 1
     index = target.view(1, n) if transposed else target.view(n, 1)

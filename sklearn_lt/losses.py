@@ -626,7 +626,7 @@ def _reduction_coefficients(reduction, v, n, mask=None):
     return v / v.sum().clamp_min(torch.finfo(v.dtype).tiny)
 
 
-def few_columns(n_columns):
+def _few_columns(n_columns):
     """Whether a softmax over ``n_columns`` is faster done along the first
     axis of the transposed array: torch's CPU kernel along a dimension of
     fewer than 16 entries is several times slower than along the other one
@@ -641,7 +641,7 @@ def _log_softmax_rows(values):
     is several times slower than along the other dimension of the transposed
     array (about 20 us against 8 us, round trip included, for 128 x 10
     floats on one core)."""
-    if not few_columns(values.shape[1]) or values.device.type != "cpu":
+    if not _few_columns(values.shape[1]) or values.device.type != "cpu":
         return torch.log_softmax(values, dim=1)
     return torch.log_softmax(values.t().contiguous(), dim=0).t().contiguous()
 

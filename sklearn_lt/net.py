@@ -60,7 +60,7 @@ from torch.utils.data import DataLoader, Subset
 from ._fast_step import FusedAdamStep, MLPBackprop, squared_norm
 from ._softmax_ce import ClosedFormLoss, affine_terms
 from ._threads import torch_thread_budget
-from .losses import CrossEntropyLoss, ELMLoss, _CountLoss, few_columns
+from .losses import CrossEntropyLoss, ELMLoss, _CountLoss, _few_columns
 from .weights import compute_class_weights
 
 __all__ = [
@@ -677,7 +677,7 @@ class _ManualStep:
         # The softmax cross-entropy losses work on transposed logits when
         # the classes are few (see sklearn_lt._softmax_ce).
         self.transposed_logits = isinstance(closed_form, ClosedFormLoss) and (
-            few_columns(backprop.layers[-1][0].out_features)
+            _few_columns(backprop.layers[-1][0].out_features)
         )
         self.optimizers = optimizers
         self._groups = [_group_layout(o) for o in optimizers]
