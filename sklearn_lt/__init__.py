@@ -32,6 +32,7 @@ _LAZY = {
     "LongTailNet": "net",
     "MLPMarginClassifier": "mlp",
     "embedding_compactness": "metrics",
+    "expected_calibration_error": "metrics",
     "load_digits_lt": "datasets",
     "long_tail_counts": "datasets",
     "make_long_tailed": "datasets",
@@ -50,6 +51,7 @@ __all__ = [
     "MLPMarginClassifier",
     "__version__",
     "embedding_compactness",
+    "expected_calibration_error",
     "load_digits_lt",
     "long_tail_counts",
     "make_long_tailed",
@@ -70,6 +72,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .linear import LinearMarginClassifier
     from .metrics import (
         embedding_compactness,
+        expected_calibration_error,
         per_class_recall,
         shot_accuracy,
         worst_class_recall,

@@ -15,10 +15,19 @@ geometric mean and a per-class report. This module adds what they lack:
 * :func:`worst_class_recall`: the smallest per-class recall, and
   :data:`worst_class_recall_scorer` for ``scoring=`` in a search;
 * :func:`embedding_compactness`: how tightly each class's embeddings gather
-  around their mean.
+  around their mean;
+* :func:`expected_calibration_error`: how far predicted probabilities are
+  from observed frequencies (top-label or class-wise, equal-width bins).
+
+The multi-class Brier score is scikit-learn's own
+:func:`sklearn.metrics.brier_score_loss`, which takes an
+``(n_samples, n_classes)`` array since version 1.7: with
+``scale_by_half=False`` it is ``mean_i sum_k (p_ik - [y_i = k])^2`` for any
+number of classes (in [0, 2]); the default halves it for two classes only.
 
 Higher is better for every score here except :func:`embedding_compactness`,
-a spread (lower is tighter).
+a spread (lower is tighter), and :func:`expected_calibration_error`, an
+error (lower is better calibrated).
 
 ``shot_accuracy`` and ``per_class_recall`` need the *training* class counts,
 which a scorer never sees (it gets a fitted model and the validation fold),
@@ -43,7 +52,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import make_scorer, precision_recall_fscore_support
 from sklearn.preprocessing import normalize as l2_normalize
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import (
     check_array,
@@ -53,6 +62,7 @@ from sklearn.utils.validation import (
 
 __all__ = [
     "embedding_compactness",
+    "expected_calibration_error",
     "per_class_recall",
     "shot_accuracy",
     "worst_class_recall",
@@ -408,3 +418,138 @@ def embedding_compactness(embeddings, y, *, normalize=True):
         distances = np.linalg.norm(members - members.mean(axis=0), axis=1)
         spread.append(distances.mean())
     return pd.Series(spread, index=pd.Index(classes, name="class"), name="compactness")
+
+
+def _proba_matrix(y_true, y_proba, labels):
+    """``(onehot, proba, labels)``: aligned float arrays of the same shape."""
+    y_true = column_or_1d(y_true)
+    proba = check_array(y_proba, ensure_2d=False, dtype=np.float64)
+    check_consistent_length(y_true, proba)
+    if proba.ndim == 1:
+        proba = np.column_stack([1.0 - proba, proba])
+    labels = unique_labels(y_true) if labels is None else column_or_1d(labels)
+    if proba.shape[1] != len(labels):
+        raise ValueError(
+            f"y_proba has {proba.shape[1]} columns but there are {len(labels)} "
+            f"labels ({labels.tolist()}); pass labels= aligned with its columns "
+            "(for a fitted classifier, its classes_)."
+        )
+    unknown = np.setdiff1d(np.unique(y_true), labels)
+    if unknown.size:
+        raise ValueError(
+            f"y_true has labels {unknown.tolist()} that are not in labels "
+            f"{labels.tolist()}."
+        )
+    if np.any(proba < 0) or np.any(proba > 1):
+        raise ValueError("y_proba must hold probabilities, in [0, 1].")
+    onehot = (y_true[:, None] == labels[None, :]).astype(np.float64)
+    return onehot, proba, labels
+
+
+def _binned_gap(confidence, outcome, weight, n_bins):
+    """``sum_b (w_b / w) |mean outcome_b - mean confidence_b|``, equal-width bins.
+
+    Bin ``b`` (0-based) holds confidences in ``(b / n_bins, (b + 1) / n_bins]``;
+    the first bin also holds 0.
+    """
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+    conf = np.bincount(bins, weights=weight * confidence, minlength=n_bins)
+    hits = np.bincount(bins, weights=weight * outcome, minlength=n_bins)
+    return float(np.abs(hits - conf).sum() / weight.sum())
+
+
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_proba": ["array-like"],
+        "labels": ["array-like", None],
+        "n_bins": [Interval(Integral, 1, None, closed="left")],
+        "kind": [StrOptions({"top_label", "classwise"})],
+        "sample_weight": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def expected_calibration_error(
+    y_true, y_proba, *, labels=None, n_bins=15, kind="top_label", sample_weight=None
+):
+    """Expected calibration error (ECE) with equal-width bins.
+
+    ``kind="top_label"`` (Guo et al., 2017): the confidence of a row is its
+    largest probability and its outcome is 1 if that class (the first on
+    ties) is the true one. The confidences are put into ``n_bins`` bins of
+    equal width, ``(0, 1/B], (1/B, 2/B], ..., ((B-1)/B, 1]`` (a confidence of
+    0 goes to the first), and::
+
+        ECE = sum_b (n_b / n) * |accuracy_b - mean confidence_b|
+
+    ``kind="classwise"`` (Kull et al., 2019): the same binned gap for each
+    class ``k`` between ``p_k(x)`` and ``[y = k]`` over all rows, averaged
+    over the classes.
+
+    Lower is better; 0 means that, bin by bin, the predicted probabilities
+    match the observed frequencies. The value depends on ``n_bins``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+
+    y_proba : array-like of shape (n_samples, n_classes) or (n_samples,)
+        Predicted probabilities, columns aligned with ``labels``; a 1-d array
+        is the probability of ``labels[1]`` in a binary problem.
+
+    labels : array-like of shape (n_classes,), default=None
+        The classes of the columns of ``y_proba`` (a fitted classifier's
+        ``classes_``). None: the sorted labels of ``y_true``.
+
+    n_bins : int, default=15
+        Number of equal-width bins on [0, 1].
+
+    kind : {"top_label", "classwise"}, default="top_label"
+        Which probabilities are binned; see above.
+
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights (``n_b`` and the bin means become weighted).
+
+    Returns
+    -------
+    ece : float
+        In [0, 1].
+
+    See Also
+    --------
+    sklearn.calibration.calibration_curve : The binary reliability curve.
+    sklearn.metrics.brier_score_loss : The (multi-class) Brier score.
+
+    References
+    ----------
+    .. [1] C. Guo, G. Pleiss, Y. Sun and K. Q. Weinberger, "On Calibration of
+       Modern Neural Networks", ICML 2017.
+    .. [2] M. Kull, M. Perello-Nieto, M. Kangsepp, T. Silva Filho, H. Song and
+       P. Flach, "Beyond temperature scaling: Obtaining well-calibrated
+       multiclass probabilities with Dirichlet calibration", NeurIPS 2019.
+
+    Examples
+    --------
+    >>> from sklearn_lt.metrics import expected_calibration_error
+    >>> y_true = [0, 1, 1, 1]
+    >>> y_proba = [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.2, 0.8]]
+    >>> round(expected_calibration_error(y_true, y_proba, n_bins=5), 4)
+    0.275
+    """
+    onehot, proba, _ = _proba_matrix(y_true, y_proba, labels)
+    if sample_weight is None:
+        weight = np.ones(len(proba))
+    else:
+        weight = column_or_1d(sample_weight).astype(np.float64)
+        check_consistent_length(proba, weight)
+    if kind == "top_label":
+        top = np.argmax(proba, axis=1)
+        rows = np.arange(len(proba))
+        return _binned_gap(proba[rows, top], onehot[rows, top], weight, n_bins)
+    gaps = [
+        _binned_gap(proba[:, k], onehot[:, k], weight, n_bins)
+        for k in range(proba.shape[1])
+    ]
+    return float(np.mean(gaps))

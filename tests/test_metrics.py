@@ -9,6 +9,7 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_lt.metrics import (
     embedding_compactness,
+    expected_calibration_error,
     per_class_recall,
     shot_accuracy,
     worst_class_recall,
@@ -190,3 +191,83 @@ def test_embedding_compactness_of_normalised_embeddings_is_scale_free():
 def test_embedding_compactness_checks_lengths():
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         embedding_compactness(np.zeros((3, 2)), [0, 1])
+
+
+# Four rows, two classes; top-label confidences 0.9 (right), 0.8 (right),
+# 0.6 (wrong: class 0 predicted, 1 true), 0.8 (right). With 5 bins:
+#   (0.8, 1.0]: 0.9          -> |1 - 0.9|            = 0.1
+#   (0.6, 0.8]: 0.8, 0.8     -> |2 - 1.6|            = 0.4  (sums over rows)
+#   (0.4, 0.6]: 0.6          -> |0 - 0.6|            = 0.6
+# ECE = (0.1 + 0.4 + 0.6) / 4 = 0.275
+ECE_Y = [0, 1, 1, 1]
+ECE_P = [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.2, 0.8]]
+
+
+def test_top_label_ece_matches_hand_computation():
+    assert expected_calibration_error(ECE_Y, ECE_P, n_bins=5) == pytest.approx(0.275)
+
+
+def test_top_label_ece_with_one_bin_is_gap_between_accuracy_and_confidence():
+    # One bin: |accuracy - mean confidence| = |3/4 - 3.1/4|.
+    assert expected_calibration_error(ECE_Y, ECE_P, n_bins=1) == pytest.approx(0.1 / 4)
+
+
+def test_classwise_ece_matches_hand_computation():
+    # Class 0 probabilities 0.9, 0.2, 0.6, 0.2 against outcomes 1, 0, 0, 0:
+    #   (0.8, 1]: |1 - 0.9| = 0.1; (0.4, 0.6]: |0 - 0.6| = 0.6;
+    #   (0, 0.2]: |0 - 0.4| = 0.4  -> 1.1 / 4
+    # Class 1 probabilities 0.1, 0.8, 0.4, 0.8 against outcomes 0, 1, 1, 1:
+    #   (0, 0.2]: 0.1; (0.6, 0.8]: |2 - 1.6| = 0.4; (0.2, 0.4]: |1 - 0.4| = 0.6
+    #   -> 1.1 / 4
+    value = expected_calibration_error(ECE_Y, ECE_P, n_bins=5, kind="classwise")
+    assert value == pytest.approx(1.1 / 4)
+
+
+def test_ece_is_zero_when_frequencies_match_confidences():
+    # In the bin (0.6, 0.8], 7 of 10 rows at confidence 0.7 are right.
+    y_true = [1] * 7 + [0] * 3
+    proba = [[0.3, 0.7]] * 10
+    assert expected_calibration_error(y_true, proba, n_bins=10) == pytest.approx(0)
+
+
+def test_ece_binary_1d_probabilities_and_string_labels():
+    one_d = [0.1, 0.8, 0.4, 0.8]
+    labels_2d = expected_calibration_error(ECE_Y, ECE_P, n_bins=5)
+    assert expected_calibration_error(ECE_Y, one_d, n_bins=5) == labels_2d
+    y_str = np.array(["no", "yes", "yes", "yes"])
+    assert expected_calibration_error(y_str, ECE_P, n_bins=5) == labels_2d
+
+
+def test_ece_sample_weight_equals_repeating_rows():
+    weighted = expected_calibration_error(
+        ECE_Y, ECE_P, n_bins=5, sample_weight=[2, 1, 1, 3]
+    )
+    repeated = expected_calibration_error(
+        [0, 0, 1, 1, 1, 1, 1],
+        [ECE_P[0]] * 2 + [ECE_P[1], ECE_P[2]] + [ECE_P[3]] * 3,
+        n_bins=5,
+    )
+    assert weighted == pytest.approx(repeated)
+
+
+def test_ece_rejects_misaligned_columns_and_unknown_labels():
+    with pytest.raises(ValueError, match="y_proba has 2 columns but there are 3"):
+        expected_calibration_error([0, 1, 2], [[0.5, 0.5]] * 3)
+    with pytest.raises(ValueError, match=r"y_true has labels \[5\]"):
+        expected_calibration_error([0, 5], [[0.5, 0.5]] * 2, labels=[0, 1])
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        expected_calibration_error([0, 1], [[1.5, -0.5]] * 2)
+
+
+def test_sklearn_brier_score_loss_is_the_multiclass_brier_score():
+    # The metrics module documents brier_score_loss(..., scale_by_half=False)
+    # as mean_i sum_k (p_ik - [y_i = k])^2; check that reading by hand.
+    from sklearn.metrics import brier_score_loss
+
+    y_true = [0, 2, 1]
+    proba = [[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.2, 0.6]]
+    # rows: 0.09 + 0.04 + 0.01; 0.01 + 0.09 + 0.16; 0.04 + 0.64 + 0.36
+    expected = (0.14 + 0.26 + 1.04) / 3
+    assert brier_score_loss(
+        y_true, proba, labels=[0, 1, 2], scale_by_half=False
+    ) == pytest.approx(expected)
