@@ -23,6 +23,7 @@ PUBLIC = {
     "LongTailNet": "sklearn_lt.net",
     "MLPMarginClassifier": "sklearn_lt.mlp",
     "embedding_compactness": "sklearn_lt.metrics",
+    "expected_calibration_error": "sklearn_lt.metrics",
     "load_digits_lt": "sklearn_lt.datasets",
     "long_tail_counts": "sklearn_lt.datasets",
     "make_long_tailed": "sklearn_lt.datasets",
