@@ -29,9 +29,11 @@ without one. The optimiser state is not stored: a loaded model predicts,
 transforms and scores like the saved one, and ``fit`` trains it afresh.
 """
 
+import os
 import zipfile
 from numbers import Integral
 
+from .._atomic import atomic_write
 from ..net import _check_device
 from ._bounded import (
     DEFAULT_MAX_BYTES,
@@ -40,7 +42,7 @@ from ._bounded import (
     ModelFileError,
     open_regular_file,
 )
-from ._composite import SKOPS_MEMBER, TRUSTED_TYPES, composite_members, read_composite
+from ._composite import SKOPS_MEMBER, composite_members, read_composite
 from ._estimator import (
     HISTORY,
     METADATA,
@@ -50,6 +52,7 @@ from ._estimator import (
     read_estimator,
 )
 from ._format import FORMAT, FORMAT_VERSION, check_header
+from ._trust import TRUSTED_TYPES, TYPE_ONLY_TYPES, VALIDATED_TYPES
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -58,6 +61,8 @@ __all__ = [
     "MAX_JSON_DEPTH",
     "SAFE_ESTIMATORS",
     "TRUSTED_TYPES",
+    "TYPE_ONLY_TYPES",
+    "VALIDATED_TYPES",
     "ModelFileError",
     "load",
     "save",
@@ -79,8 +84,13 @@ def save(estimator, file, *, trusted=None):
         ``LogitAdjustedClassifier`` or ``LogitAdjustedClassifierCV`` around
         ours or around a scikit-learn classifier.
     file : str, path-like or binary file object
-        Where to write; an existing file is replaced. Nothing is written if
-        the model cannot be stored.
+        Where to write. A path is written atomically: the archive goes to a
+        temporary file in the same directory, which then replaces ``file``
+        (:func:`os.replace`), so an existing file is either replaced whole
+        or, if anything fails (an error, a full disk, an interrupt), left as
+        it was. A new file gets the permissions of any file the user creates
+        (``0o666`` less the umask). Nothing is written if the model cannot be
+        stored.
     trusted : list of str, default=None
         Type names in the scikit-learn parts that you trust beyond skops'
         defaults and :data:`TRUSTED_TYPES`; :func:`load` then needs the same
@@ -122,7 +132,16 @@ def save(estimator, file, *, trusted=None):
     else:
         members = composite_members(estimator, trusted=list(trusted or ()))
     # Everything is serialised before the file is opened, so a model that
-    # cannot be stored leaves an existing file untouched.
+    # cannot be stored leaves an existing file untouched; a path is written
+    # through a temporary file, so a failed write leaves it untouched too.
+    if isinstance(file, (str, bytes, os.PathLike)):
+        with atomic_write(file) as handle:
+            _write_archive(handle, members)
+    else:
+        _write_archive(file, members)
+
+
+def _write_archive(file, members):
     with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
             archive.writestr(name, data)

@@ -13,8 +13,8 @@ A ``Pipeline`` (with a ``ColumnTransformer`` inside), a
   ``LogitAdjustedClassifier``).
 
 Reading checks the skops payload with :func:`skops.io.get_untrusted_types`
-before loading it: types outside skops' defaults and :data:`TRUSTED_TYPES`
-are refused by name unless the caller trusts them.
+before loading it: types outside skops' defaults and the rules of
+:mod:`._trust` are refused by name unless the caller trusts them.
 """
 
 import io
@@ -36,6 +36,7 @@ from ._estimator import (
     read_estimator,
 )
 from ._format import make_header
+from ._trust import check_loaded, untrusted_types
 
 SKOPS_MEMBER = "sklearn.skops"
 _OURS = tuple(SAFE_ESTIMATORS.values())
@@ -56,27 +57,24 @@ class SavedPart:
         self.name = name
 
 
-TRUSTED_TYPES = (
-    f"{SavedPart.__module__}.{SavedPart.__qualname__}",
-    "sklearn_lt.posthoc.LogitAdjustedClassifier",
-    "sklearn_lt.posthoc.LogitAdjustedClassifierCV",
-    "sklearn.compose._column_transformer.make_column_selector",
-    "numpy.dtype",
-)
-"""Types trusted in the skops payload beyond skops' own defaults.
-
-The placeholder of our classifiers, our post-hoc wrappers, scikit-learn's
-column selector and NumPy dtypes: plain data, whose construction runs no
-code from the file."""
-
-
 # --------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------
+def _walkable(obj):
+    """An estimator, or a helper of a library (a scorer holding one)."""
+    if isinstance(obj, type) or not isinstance(getattr(obj, "__dict__", None), dict):
+        return False
+    if isinstance(obj, BaseEstimator):
+        return True
+    return type(obj).__module__.split(".", 1)[0] in ("sklearn", "imblearn")
+
+
 def _strip(obj, parts, memo):
     """A copy of ``obj`` with each of our classifiers replaced by a SavedPart.
 
-    Walks estimators' ``__dict__``, lists, tuples and dicts; shares what
+    Walks the ``__dict__`` of estimators and of scikit-learn's and
+    imbalanced-learn's helpers (a scorer holds the estimator it scores),
+    lists, tuples and dicts; shares what
     contains none of ours; the same object gives the same replacement.
     """
     key = id(obj)
@@ -87,7 +85,7 @@ def _strip(obj, parts, memo):
         check_storable(obj)  # a subclass has code of its own: refused
         result = SavedPart(f"part{len(parts)}")
         parts.append(obj)
-    elif isinstance(obj, BaseEstimator) and hasattr(obj, "__dict__"):
+    elif _walkable(obj):
         memo[key] = obj  # cycles resolve to the original
         state = vars(obj)
         new = {name: _strip(value, parts, memo) for name, value in state.items()}
@@ -131,13 +129,12 @@ def composite_members(estimator, trusted=()):
     skeleton = _strip(estimator, parts, {})
     try:
         payload = sio.dumps(skeleton)
-        untrusted = sio.get_untrusted_types(data=payload)
+        untrusted, _ = untrusted_types(payload, trusted)
     except Exception as exc:  # skops raises many types for what it cannot store
         raise TypeError(
             f"skops cannot store this {type(estimator).__name__} ({exc}); use "
             "pickle or joblib, with files from a source you trust."
         ) from exc
-    untrusted = sorted(set(untrusted) - set(TRUSTED_TYPES) - set(trusted))
     if untrusted:
         raise TypeError(
             f"The {type(estimator).__name__} holds types that load would not "
@@ -229,12 +226,11 @@ def _load_skops(archive, trusted):
                 _check_arrays(inner.read(name), name, inner)
         archive.charge(budget - inner.remaining, "The scikit-learn part")
     try:
-        found = sio.get_untrusted_types(data=payload)
+        untrusted, found = untrusted_types(payload, trusted)
     except Exception as exc:  # a malformed schema fails in many ways
         raise ModelFileError(
             f"The scikit-learn part of the file is malformed: {exc}"
         ) from exc
-    untrusted = sorted(set(found) - set(TRUSTED_TYPES) - set(trusted))
     if untrusted:
         raise ModelFileError(
             f"The scikit-learn part of the file names untrusted types "
@@ -242,12 +238,14 @@ def _load_skops(archive, trusted):
             "load(..., trusted=[...]) only if you trust the file's source."
         )
     try:
-        return sio.loads(payload, trusted=sorted(found))
+        skeleton = sio.loads(payload, trusted=found)
     except Exception as exc:
         raise ModelFileError(
             f"The scikit-learn part of the file cannot be loaded: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
+    check_loaded(skeleton)
+    return skeleton
 
 
 def _check_arrays(data, name, budget):
@@ -301,7 +299,7 @@ def _restore(obj, parts, memo, used):
             )
         result = parts[name]
         used.add(name)
-    elif isinstance(obj, BaseEstimator) and hasattr(obj, "__dict__"):
+    elif _walkable(obj):
         state = vars(obj)
         for name, value in list(state.items()):
             state[name] = _restore(value, parts, memo, used)
