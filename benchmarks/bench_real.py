@@ -59,6 +59,7 @@ From Python (another script registering its own contenders)::
 """
 
 import argparse
+import ast
 import fcntl
 import functools
 import hashlib
@@ -219,31 +220,14 @@ def _cell_data(name, repeat, fold, n_folds):
 
 
 # -- contenders ----------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def _front_end_scales():
-    """Whether ``with_preprocessing`` standardises numeric columns itself.
-
-    ``sklearn-lt compare`` moved scaling from the contenders into its front
-    end; our own contenders get a ``StandardScaler`` of their own only while
-    the front end does not scale, exactly as ``default_contenders`` does.
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    from sklearn_lt.compare.preprocessing import with_preprocessing
-
-    X = pd.DataFrame({"a": [0.0, 10.0, 20.0, 30.0]})
-    model = with_preprocessing(LogisticRegression(), ["a"], [])
-    out = np.asarray(model[0].fit_transform(X), dtype=float)[:, 0]
-    return bool(np.isclose(out.std(), 1.0))
-
-
 def _scaled(estimator):
+    """``make_pipeline(StandardScaler(), estimator)``, as ``default_contenders``
+    builds its scaled contenders: the front end moves that scaler onto the
+    numeric columns (one-hot and indicator columns stay 0/1)."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return (
-        estimator if _front_end_scales() else make_pipeline(StandardScaler(), estimator)
-    )
+    return make_pipeline(StandardScaler(), estimator)
 
 
 def _default(name):
@@ -339,10 +323,31 @@ DEFAULT_CONTENDERS = [
 
 
 # -- the cache key -------------------------------------------------------------
+#: Files of this package that do not decide what an estimator learns.
+_NOT_MODEL = {"compare", "persistence", "cli.py", "__main__.py", "__init__.py"}
+_NOT_MODEL |= {"plotting.py", "report.py", "datasets.py", "metrics.py"}
+
+
+def _code(path):
+    """A file's code without docstrings, comments or formatting (ast dump)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
 @functools.lru_cache(maxsize=4)
 def _source_hash(part):
-    """Hash of this package's source: "model" (all but compare/ and the CLI)
-    or "front_end" (compare/preprocessing.py)."""
+    """Hash of this package's code (docstrings and comments aside): "model"
+    (what an estimator's fit runs) or "front_end" (compare/preprocessing.py)."""
     import sklearn_lt
 
     root = Path(sklearn_lt.__file__).parent
@@ -352,12 +357,12 @@ def _source_hash(part):
         files = sorted(
             p
             for p in root.rglob("*.py")
-            if p.relative_to(root).parts[0] not in ("compare", "cli.py")
+            if p.relative_to(root).parts[0] not in _NOT_MODEL
         )
     digest = hashlib.sha1()
     for path in files:
         digest.update(str(path.relative_to(root)).encode())
-        digest.update(path.read_bytes())
+        digest.update(_code(path).encode())
     return digest.hexdigest()[:10]
 
 
@@ -418,11 +423,11 @@ def _info(name, X, y):
     }
 
 
-def build_contender(contender, seed, info):
+def build_contender(contender, seed, info, factory=None):
     """The contender behind the front end, or None where it does not apply."""
     from sklearn_lt.compare.preprocessing import with_preprocessing
 
-    estimator = CONTENDERS[contender](seed, info)
+    estimator = (factory or CONTENDERS[contender])(seed, info)
     if estimator is None:
         return None
     return with_preprocessing(estimator, info["numeric"], info["categorical"])
@@ -451,15 +456,21 @@ def _plan_cell(table, contender, repeat, fold, n_folds):
     return config_key(model)
 
 
-def run_cell(table, contender, repeat, fold, n_folds):
-    """Fit and score one cell; a dict (the CSV row), errors recorded."""
+def run_cell(table, contender, repeat, fold, n_folds, factory=None, key=None):
+    """Fit and score one cell; a dict (the CSV row), errors recorded.
+
+    ``factory`` travels with the cell, so that contenders registered in
+    :data:`CONTENDERS` by another script exist in the worker processes;
+    ``key`` is the cell's ``config_key`` as :func:`run` planned it (the
+    source files may change while the cells run; the planned key is kept).
+    """
     import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
     X_train, X_test, y_train, y_test = _cell_data(table, repeat, fold, n_folds)
     info = _info(table, X_train, y_train)
-    model = build_contender(contender, repeat, info)
+    model = build_contender(contender, repeat, info, factory)
     row = {
         "table": table,
         "group": info["group"],
@@ -470,7 +481,7 @@ def run_cell(table, contender, repeat, fold, n_folds):
     }
     if model is None:
         return None
-    row["config"], row["versions"] = config_key(model)
+    row["config"], row["versions"] = key or config_key(model)
     labels = np.unique(np.r_[y_train, y_test])
     start = time.perf_counter()
     try:
@@ -579,7 +590,7 @@ def run(
                 cell = (table, contender, repeat, fold, n_folds, key[0])
                 wanted.append(tuple(map(str, cell)))
                 if tuple(map(str, cell)) not in done:
-                    todo.append(cell[:5])
+                    todo.append((*cell[:5], CONTENDERS[contender], key))
     if verbose:
         print(f"# {len(wanted)} cells asked for, {len(todo)} to compute", flush=True)
     start = time.perf_counter()
@@ -702,4 +713,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    # Through the module's name, so that worker processes unpickle its
+    # functions by reference.
+    import bench_real
+
+    bench_real.main()
