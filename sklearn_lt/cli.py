@@ -84,8 +84,55 @@ def _ratio(text):
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 1:  # also rejects NaN
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {text}")
+    if not 1 <= value < float("inf"):  # also rejects NaN
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 1, got {text}")
+    return value
+
+
+MAX_SEED = 2**32 - 1  # numpy's RandomState takes seeds 0 .. 2**32 - 1
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from 0 to {MAX_SEED}, got {value}"
+        )
+    return value
+
+
+def _directory(text):
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a directory name, got an empty one")
+    return text
+
+
+def _decimal(text):
+    if text not in (".", ","):
+        raise argparse.ArgumentTypeError(f"expected '.' or ',', got {text!r}")
+    return text
+
+
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def _size(text):
+    """A size in bytes: ``2G``, ``500M``, ``1.5GiB``, ``1000000``."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?\s*", text, re.I)
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 2G, 500M or 1000000 (bytes), got {text!r}"
+        )
+    value = int(float(match[1]) * _UNITS[match[2].lower()])
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a size of at least 1 byte, got {text!r}"
+        )
     return value
 
 
@@ -171,13 +218,20 @@ def build_parser():
         "--data",
         metavar="FILE",
         help=(
-            "a table with a header row: a CSV file (delimiter detected, or "
-            "--sep) or a Parquet file (.parquet, needs pyarrow). One column of "
-            "class labels (--target); every other column is a feature: "
-            "numeric, string or categorical, with missing values allowed "
-            "(imputed, one-hot encoded, or handled natively by gradient "
-            "boosting, within each training fold). Default: the bundled "
-            "long-tailed digits."
+            "a table with a header row: a CSV file (delimiter and decimal mark "
+            "detected, or --sep and --decimal; plain or gzip/bz2/xz/zip "
+            "compressed) or a Parquet file (.parquet, needs pyarrow). One "
+            "column of class labels (--target, read as text: `01` and `1` are "
+            "two classes, `NA` is a class; rows with an empty label are left "
+            "out with a warning); every other column is a feature: numeric, "
+            "string or categorical, with missing values allowed (imputed, "
+            "one-hot encoded, or handled natively by gradient boosting, within "
+            "each training fold). A column whose cells are at least 95%% "
+            "numbers is numeric: its other cells (`?`, `n/a`, ...) become "
+            "missing, with a warning naming them. Dates become seconds since "
+            "1970 (with a warning), durations seconds; columns that look like "
+            "row identifiers get a warning (see --drop-columns). Default: the "
+            "bundled long-tailed digits."
         ),
     )
     data.add_argument(
@@ -190,6 +244,35 @@ def build_parser():
         type=_separator,
         metavar="CHAR",
         help="the CSV delimiter (\\t for a tab). Default: detected from the file.",
+    )
+    data.add_argument(
+        "--decimal",
+        type=_decimal,
+        metavar="MARK",
+        help=(
+            "the decimal mark of the numbers in a CSV file, . or , (`0,1257` "
+            "as spreadsheets in much of Europe write it; thousands separators "
+            "such as 1.234,5 or 1,234.5 are understood). Default: detected, "
+            "',' when more cells need a decimal comma than a point."
+        ),
+    )
+    data.add_argument(
+        "--drop-columns",
+        type=_names,
+        metavar="COLUMNS",
+        help=(
+            "comma-separated columns of --data to leave out (row identifiers, "
+            "leaks, anything that is not a feature)"
+        ),
+    )
+    data.add_argument(
+        "--max-bytes",
+        type=_size,
+        metavar="SIZE",
+        help=(
+            "the largest --data read, uncompressed, for example 500M or 8G; "
+            "compressed files are counted while they decompress. Default: 2G."
+        ),
     )
     data.add_argument(
         "--categorical",
@@ -259,7 +342,7 @@ def build_parser():
     run = compare.add_argument_group("run and output")
     run.add_argument(
         "--seed",
-        type=int,
+        type=_seed,
         default=0,
         help=(
             "random seed of the splits and of every randomised contender; the "
@@ -299,6 +382,7 @@ def build_parser():
     )
     run.add_argument(
         "--out",
+        type=_directory,
         default=DEFAULT_OUT,
         metavar="DIR",
         help=(
@@ -343,91 +427,46 @@ def _one_line(message):
     return lines[0] if lines else ""
 
 
-def _sniff_separator(path):
-    import csv
+def _read_table(args):
+    """Features, labels and class counts of ``--data``, with one-line errors.
 
-    with open(path, "rb") as handle:
-        sample = handle.read(65536)
-    try:
-        text = sample.decode("utf-8")
-    except UnicodeDecodeError:
-        return ","  # let the CSV reader report the problem
-    lines = text.splitlines()
-    if len(lines) > 1 and len(sample) == 65536:
-        text = "\n".join(lines[:-1])  # drop a line cut in half
-    try:
-        return csv.Sniffer().sniff(text, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
+    The reading rules live in :func:`sklearn_lt.compare.tables.read_table`;
+    its warnings are printed here, one line each.
+    """
+    import numpy as np
 
+    from .compare.tables import DEFAULT_MAX_BYTES, read_table
 
-def _read_table(path, target, sep=None):
-    """Features (a DataFrame) and labels from a CSV or Parquet file."""
-    import pandas as pd
-
-    if target is None:
+    if args.target is None:
         raise CommandLineError("--data needs --target, the name of the label column")
-    path = Path(path)
-    if not path.exists():
-        raise CommandLineError(f"cannot read --data {str(path)!r}: no such file")
-    if not path.is_file():
-        raise CommandLineError(f"cannot read --data {str(path)!r}: not a file")
-    parquet = path.suffix.lower() in (".parquet", ".pq")
-    try:
-        if parquet:
-            import importlib.util
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            X, y = read_table(
+                args.data,
+                args.target,
+                sep=args.sep,
+                decimal=args.decimal,
+                drop_columns=args.drop_columns or (),
+                max_bytes=args.max_bytes or DEFAULT_MAX_BYTES,
+            )
+        except ValueError as exc:
+            raise CommandLineError(_one_line(exc)) from exc
+    for message in dict.fromkeys(_one_line(w.message) for w in caught):
+        print(f"{PROG} compare: warning: {message}", file=sys.stderr)
+    labels, counts = np.unique(y, return_counts=True)
+    return X, y, {label: int(count) for label, count in zip(labels, counts)}
 
-            if not any(importlib.util.find_spec(m) for m in ("pyarrow", "fastparquet")):
-                raise CommandLineError(
-                    f"cannot read --data {str(path)!r}: Parquet needs pyarrow "
-                    "(pip install pyarrow)"
-                )
-            frame = pd.read_parquet(path)
-        else:
-            separator = sep if sep is not None else _sniff_separator(path)
-            frame = pd.read_csv(path, sep=separator)
-    except CommandLineError:
-        raise
-    except pd.errors.EmptyDataError as exc:
-        raise CommandLineError(
-            f"cannot read --data {str(path)!r}: it is empty"
-        ) from exc
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise CommandLineError(
-            f"cannot read --data {str(path)!r}: {_one_line(exc) or type(exc).__name__}"
-        ) from exc
-    if target not in frame.columns:
-        columns = ", ".join(map(str, frame.columns[:20]))
-        more = ", ..." if len(frame.columns) > 20 else ""
-        raise CommandLineError(
-            f"--target column {target!r} is not in {path.name}; its columns "
-            f"are: {columns}{more}"
-        )
-    y = frame[target]
-    if y.isna().any():
-        raise CommandLineError(
-            f"the target column {target!r} has {int(y.isna().sum())} missing "
-            "labels; remove those rows"
-        )
-    features = frame.drop(columns=[target])
-    if features.shape[1] == 0:
-        raise CommandLineError(f"{path.name} has no feature column besides {target!r}")
-    from sklearn.utils.multiclass import type_of_target
 
-    kind = type_of_target(y.to_numpy(), input_name="y")
-    if kind not in ("binary", "multiclass"):
-        raise CommandLineError(
-            f"the target column {target!r} holds {kind} values "
-            f"({y.nunique()} distinct), not class labels; pick a column of "
-            "classes or bin it first"
-        )
-    counts = y.value_counts(sort=False).sort_index()
-    if len(counts) < 2:
-        raise CommandLineError(
-            f"the target column {target!r} has a single class ({counts.index[0]!r}); "
-            "a comparison needs at least two"
-        )
-    return features, y.to_numpy(), {k: int(v) for k, v in counts.items()}
+def _read_with(X):
+    """``", read with ';' separator and ',' decimal mark"`` (or nothing)."""
+    read = getattr(X, "attrs", {})
+    parts = [
+        f"{read[key]!r} {what}"
+        for key, what in [("separator", "separator"), ("decimal", "decimal mark")]
+        if read.get(key) not in (None, "," if key == "separator" else ".")
+    ]
+    return f", read with {' and '.join(parts)}" if parts else ""
 
 
 def _load(args):
@@ -439,7 +478,10 @@ def _load(args):
         for option, value in [
             ("--target", args.target),
             ("--sep", args.sep),
+            ("--decimal", args.decimal),
             ("--categorical", args.categorical),
+            ("--drop-columns", args.drop_columns),
+            ("--max-bytes", args.max_bytes),
         ]:
             if value is not None:
                 raise CommandLineError(f"{option} needs --data (a CSV or Parquet file)")
@@ -459,7 +501,7 @@ def _load(args):
         )
         return X, y, splits, description, None
 
-    X, y, counts = _read_table(args.data, args.target, args.sep)
+    X, y, counts = _read_table(args)
     if n_splits < 2:
         raise CommandLineError("--cv must be at least 2 for cross-validation of --data")
     smallest = min(counts, key=counts.get)
@@ -480,7 +522,8 @@ def _load(args):
     description = (
         f"{Path(args.data).name} ({len(y)} rows, {X.shape[1]} features of which "
         f"{len(categorical)} categorical, {len(counts)} classes, target "
-        f"{args.target!r}), stratified {n_splits}-fold cross-validation"
+        f"{args.target!r}{_read_with(X)}), stratified {n_splits}-fold "
+        "cross-validation"
         f"{f' repeated {args.repeats} times' if args.repeats > 1 else ''}, "
         f"seed {args.seed}"
     )

@@ -76,15 +76,15 @@ def test_single_class(capsys, csv_file):
 def test_missing_file(capsys, tmp_path):
     missing = tmp_path / "nope.csv"
     status, _, err = _run(capsys, "compare", "--data", str(missing), "--target", "y")
-    _assert_one_line_error(status, err, r"cannot read --data .*nope.csv.*no such file")
+    _assert_one_line_error(status, err, r"cannot read .*nope.csv.*no such file")
 
 
 @pytest.mark.parametrize(
     "content, reason",
     [
         (b"", r"it is empty"),
-        (b"\xff\xfe\x00\x81binary\x00\xc3\x28\n\x00\x01", r"cannot read --data"),
-        (b"a,b,label\n1,2,x\n1,2,3,4,5\n", r"cannot read --data.*Expected 3 fields"),
+        (b"\xff\xfe\x00\x81binary\x00\xc3\x28\n\x00\x01", r"cannot read .*bad.csv"),
+        (b"a,b,label\n1,2,x\n1,2,3,4,5\n", r"cannot read .*bad.csv.*Expected 3 fields"),
     ],
     ids=["empty", "binary", "ragged"],
 )
@@ -207,7 +207,7 @@ def test_parquet_needs_a_readable_file(capsys, tmp_path):
     path = tmp_path / "bad.parquet"
     path.write_bytes(b"not parquet")
     status, _, err = _run(capsys, "compare", "--data", str(path), "--target", "y")
-    _assert_one_line_error(status, err, r"cannot read --data .*bad.parquet")
+    _assert_one_line_error(status, err, r"cannot read .*bad.parquet")
 
 
 @pytest.mark.parametrize(
@@ -215,7 +215,7 @@ def test_parquet_needs_a_readable_file(capsys, tmp_path):
     [
         (["compare", "--cv", "0"], r"--cv: expected at least 1"),
         (["compare", "--cv", "two"], r"--cv: expected an integer"),
-        (["compare", "--imbalance-ratio", "0.5"], r"expected a number >= 1"),
+        (["compare", "--imbalance-ratio", "0.5"], r"expected a finite number >= 1"),
         (["compare", "--n-jobs", "0"], r"0 is not a number of jobs"),
         (["compare", "--repeats", "0"], r"--repeats: expected at least 1"),
         (["compare", "--shot-thresholds", "20,100"], r"expected MANY >= FEW >= 1"),

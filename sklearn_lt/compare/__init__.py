@@ -30,6 +30,9 @@ The parts, one concept per module:
 
 * :mod:`~sklearn_lt.compare.contenders`: the default field
   (:func:`default_contenders`), names, one-line descriptions;
+* :mod:`~sklearn_lt.compare.tables`: reading a table (:func:`read_table`:
+  decimal commas, stray cells, labels as text, row identifiers, bounded
+  reads);
 * :mod:`~sklearn_lt.compare.preprocessing`: the per-fold preprocessing of
   mixed-type tables (scikit-learn's ``ColumnTransformer``);
 * :mod:`~sklearn_lt.compare.splits`: :func:`digits_lt_split`,
@@ -63,6 +66,7 @@ from .contenders import (
 from .run import ContenderFailedWarning, build_table, compare, error_line
 from .scoring import METRICS
 from .splits import LongTailedCV, digits_lt_split
+from .tables import TableWarning, read_table
 
 __all__ = [
     "METRICS",
@@ -70,6 +74,7 @@ __all__ = [
     "MLP_SETTINGS",
     "ContenderFailedWarning",
     "LongTailedCV",
+    "TableWarning",
     "build_table",
     "compare",
     "contender_family",
@@ -77,5 +82,6 @@ __all__ = [
     "describe_estimator",
     "digits_lt_split",
     "error_line",
+    "read_table",
     "resolve_contenders",
 ]
