@@ -776,6 +776,7 @@ def _call_compare(compare, contenders, X, y, splits, args, callback):
         many_shot=many_shot,
         few_shot=few_shot,
         categorical=args.categorical,
+        preprocess=True,  # the CLI runs built-in contenders only
         progress=not args.no_progress,
         callback=callback,
     )

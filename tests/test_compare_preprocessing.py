@@ -7,7 +7,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from sklearn_lt import LogitAdjustedClassifier
 from sklearn_lt.compare.preprocessing import (
@@ -101,13 +101,48 @@ def test_with_preprocessing_picks_native_support_for_gradient_boosting():
     assert alone.max_iter == 7
     # a pipeline, or gradient boosting told its categories, gets the one-hot step
     for estimator in [
-        make_pipeline(StandardScaler(), HistGradientBoostingClassifier()),
+        make_pipeline(MinMaxScaler(), HistGradientBoostingClassifier()),
         HistGradientBoostingClassifier(categorical_features=[0]),
         LogisticRegression(),
     ]:
         pipe = with_preprocessing(estimator, numeric, categorical)
         assert isinstance(pipe[0], ColumnTransformer)
         assert repr(pipe[1]) == repr(estimator) and pipe[1] is not estimator
+
+
+def _mixed_frame(n=200, seed=0):
+    rng = np.random.RandomState(seed)
+    return pd.DataFrame(
+        {
+            "income": rng.lognormal(10, 1, n),
+            "age": np.where(rng.rand(n) < 0.1, np.nan, rng.normal(40, 10, n)),
+            "plan": rng.choice(["basic", "gold", "rare"], n, p=[0.7, 0.28, 0.02]),
+        }
+    )
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_leading_standard_scaler_scales_numeric_columns_only(wrap):
+    frame = _mixed_frame()
+    model = make_pipeline(StandardScaler(), LogisticRegression())
+    if wrap:  # the scaler inside a meta-estimator moves too
+        model = LogitAdjustedClassifier(model)
+    pipe = with_preprocessing(model, ["income", "age"], ["plan"])
+    inner = pipe[1].estimator if wrap else pipe[1]
+    assert [type(step) for _, step in inner.steps] == [LogisticRegression]
+    out = pipe[0].fit_transform(frame)
+    # reference by hand: median imputation, then z-scores with the population std
+    for j, name in enumerate(["income", "age"]):
+        column = frame[name].fillna(frame[name].median()).to_numpy()
+        expected = (column - column.mean()) / column.std()
+        np.testing.assert_allclose(out[:, j], expected, rtol=1e-10)
+    # the missing-value indicator of age and the one-hot columns stay 0/1
+    indicator = frame["age"].isna().to_numpy().astype(float)
+    np.testing.assert_array_equal(out[:, 2], indicator)
+    one_hot = out[:, 3:]
+    assert set(np.unique(one_hot)) == {0.0, 1.0}
+    np.testing.assert_array_equal(one_hot.sum(axis=1), np.ones(len(frame)))
+    assert one_hot.shape[1] == 3
 
 
 def test_native_path_fits_hist_gradient_boosting_on_a_mixed_table():

@@ -11,10 +11,10 @@ import pytest
 from imblearn.metrics import geometric_mean_score
 from scipy import stats
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.compose import ColumnTransformer
+from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -406,7 +406,7 @@ def test_dataframe_preprocessing_is_fitted_on_each_training_fold():
             recorded.append(self.X_fit_)
             return self
 
-    compare([("keep", Keep())], frame, y, cv=cv, n_jobs=1)
+    compare([("keep", Keep())], frame, y, cv=cv, n_jobs=1, preprocess=True)
     assert len(recorded) == 3
     for (train, _), X_fit in zip(cv, recorded):
         part = frame.iloc[train]
@@ -429,15 +429,17 @@ def test_mixed_table_scores_like_a_hand_built_pipeline():
     with threadpool_limits(1):  # gradient boosting's threads on a busy machine
         table = compare(["logreg_balanced", "hgb"], frame, y, cv=cv, n_jobs=1)
     assert table["n_failed"].tolist() == [0, 0]
-    # logreg_balanced by hand: impute and one-hot from sklearn parts, per fold
+    # logreg_balanced by hand from sklearn parts, per fold: numeric columns
+    # imputed and scaled; missing indicators and one-hot columns left 0/1
     by_hand = make_pipeline(
         ColumnTransformer(
             [
                 (
                     "n",
-                    SimpleImputer(strategy="median", add_indicator=True),
+                    make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
                     ["size", "count"],
                 ),
+                ("m", MissingIndicator(error_on_new=False), ["size", "count"]),
                 (
                     "c",
                     OneHotEncoder(handle_unknown="ignore", sparse_output=False),
@@ -445,7 +447,6 @@ def test_mixed_table_scores_like_a_hand_built_pipeline():
                 ),
             ]
         ),
-        StandardScaler(),
         LogisticRegression(class_weight="balanced", max_iter=1000),
     )
     expected = [
@@ -482,12 +483,14 @@ def test_categorical_override_one_hot_encodes_an_integer_column():
 
     train, test = next(StratifiedKFold(3, shuffle=True, random_state=0).split(frame, y))
     cv = [(train, test)]
-    compare([("keep", Keep())], frame, y, cv=cv)
-    compare([("keep", Keep())], frame, y, cv=cv, categorical=["count"])
+    compare([("keep", Keep())], frame, y, cv=cv, preprocess=True)
+    compare([("keep", Keep())], frame, y, cv=cv, categorical=["count"], preprocess=True)
     n_counts = frame["count"].iloc[train].nunique()
     assert recorded[1] == recorded[0] - 1 + n_counts
     with pytest.raises(ValueError, match=r"'nope' are not columns of X"):
-        compare([("keep", Keep())], frame, y, cv=cv, categorical=["nope"])
+        compare(
+            [("keep", Keep())], frame, y, cv=cv, categorical=["nope"]
+        )  # checked always
 
 
 @pytest.mark.parametrize(
@@ -508,7 +511,7 @@ def test_features_that_stay_non_finite_are_refused_before_fitting(value, message
             return super().fit(X, y)
 
     with pytest.raises(ValueError, match=rf"column\(s\) size {message}"):
-        compare([("keep", Keep())], frame, y, cv=2)
+        compare([("keep", Keep())], frame, y, cv=2, preprocess=True)
     with pytest.raises(ValueError, match=message):
         compare([("keep", Keep())], frame[["size"]].to_numpy(), y, cv=2)
     assert not fitted
@@ -582,3 +585,40 @@ def test_lightgbm_contender_takes_category_columns_when_installed():
             pred = model.fit(train_part, y[train]).predict(test_part)
         expected.append(balanced_accuracy_score(y[test], pred))
     np.testing.assert_allclose(table["balanced_accuracy_mean"], np.mean(expected))
+
+
+def test_user_pipeline_with_make_column_selector_is_used_as_given():
+    # issue 23.3: compare() put its own preprocessing in front of the user's
+    # pipeline, whose make_column_selector then failed on a NumPy array
+    frame, y = _mixed_frame(seed=2)
+    mine = make_pipeline(
+        ColumnTransformer(
+            [
+                (
+                    "num",
+                    make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                    make_column_selector(dtype_include="number"),
+                ),
+                (
+                    "cat",
+                    OneHotEncoder(handle_unknown="ignore"),
+                    make_column_selector(dtype_exclude="number"),
+                ),
+            ]
+        ),
+        LogisticRegression(max_iter=1000),
+    )
+    cv = list(StratifiedKFold(3, shuffle=True, random_state=0).split(frame, y))
+    table = compare([("mine", mine), "logreg"], frame, y, cv=cv, n_jobs=1)
+    assert table["n_failed"].tolist() == [0, 0]
+    expected = [
+        balanced_accuracy_score(
+            y[test],
+            clone(mine).fit(frame.iloc[train], y[train]).predict(frame.iloc[test]),
+        )
+        for train, test in cv
+    ]
+    row = table.set_index("contender").loc["mine"]
+    np.testing.assert_allclose(row["balanced_accuracy_mean"], np.mean(expected))
+    with pytest.raises(ValueError, match='preprocess must be "auto", True or False'):
+        compare([("mine", mine)], frame, y, cv=cv, preprocess="yes")

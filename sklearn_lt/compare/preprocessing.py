@@ -7,12 +7,19 @@ columns, so that cross-validation refits it on each training fold (no
 leakage from the test fold):
 
 * most contenders get a :class:`~sklearn.compose.ColumnTransformer`: numeric
-  columns through :class:`~sklearn.impute.SimpleImputer` (median, with a
-  missing-value indicator), categorical columns through
-  :class:`~sklearn.preprocessing.OneHotEncoder` (missing values are a
-  category of their own; categories not seen in training are ignored, rare
-  ones pooled beyond ``MAX_ONE_HOT`` columns). Scaling stays where it was:
-  the contenders that need it start with a ``StandardScaler``.
+  columns through :class:`~sklearn.impute.SimpleImputer` (median) with a
+  :class:`~sklearn.impute.MissingIndicator` beside them, categorical columns
+  through :class:`~sklearn.preprocessing.OneHotEncoder` (missing values are
+  a category of their own; categories not seen in training are ignored,
+  rare ones pooled beyond ``MAX_ONE_HOT`` columns). A contender that starts
+  with a :class:`~sklearn.preprocessing.StandardScaler` (also inside a
+  meta-estimator such as
+  :class:`~sklearn_lt.LogitAdjustedClassifier`) has that scaler moved into
+  this step, where it scales the **numeric columns only**: the 0/1 one-hot
+  and missing-value indicator columns stay 0/1. Scaling them too would turn
+  a level seen in 2% of the rows into a feature of size 7, which costs an
+  MLP several points of balanced accuracy on real tables (``modeldata``
+  ``mlc_churn``: see ``benchmarks/RESULTS.md``).
 * gradient boosting with native categorical support
   (:class:`~sklearn.ensemble.HistGradientBoostingClassifier` with
   ``categorical_features="from_dtype"``, LightGBM) gets the categorical
@@ -33,9 +40,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
@@ -238,7 +245,7 @@ def _native_categorical(estimator):
         estimator = inner
 
 
-def make_preprocessor(numeric, categorical, *, native=False):
+def make_preprocessor(numeric, categorical, *, native=False, scaler=None):
     """The per-fold preprocessing step for one contender.
 
     Parameters
@@ -251,38 +258,44 @@ def make_preprocessor(numeric, categorical, *, native=False):
         the categorical columns become pandas ``category`` columns and
         everything else passes through (None if there is nothing to cast).
 
+    scaler : transformer or None, default=None
+        Applied to the imputed numeric columns only (a clone of it); the
+        one-hot and missing-value indicator columns are never scaled.
+
     Returns
     -------
     preprocessor : transformer or None
-        A :class:`~sklearn.compose.ColumnTransformer` (imputed numeric
-        columns with missing-value indicators, one-hot categorical columns;
-        dense output), a :class:`CategoricalColumns`, or None.
+        A :class:`~sklearn.compose.ColumnTransformer` (imputed, optionally
+        scaled numeric columns, missing-value indicators of the numeric
+        columns that had missing values in training, one-hot categorical
+        columns; dense output), a :class:`CategoricalColumns`, or None.
 
     Examples
     --------
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from sklearn_lt.compare.preprocessing import make_preprocessor
-    >>> make_preprocessor(["age"], ["city"])  # doctest: +NORMALIZE_WHITESPACE
-    ColumnTransformer(transformers=[('numeric',
-                                     SimpleImputer(add_indicator=True,
-                                                   strategy='median'),
-                                     ['age']),
-                                    ('categorical',
-                                     OneHotEncoder(handle_unknown='infrequent_if_exist',
-                                                   max_categories=32,
-                                                   sparse_output=False),
-                                     ['city'])])
+    >>> step = make_preprocessor(["age"], ["city"], scaler=StandardScaler())
+    >>> [(name, columns) for name, _, columns in step.transformers]
+    [('numeric', ['age']), ('missing', ['age']), ('categorical', ['city'])]
+    >>> step.transformers[0][1]
+    Pipeline(steps=[('simpleimputer', SimpleImputer(strategy='median')),
+                    ('standardscaler', StandardScaler())])
     """
     if native:
         return CategoricalColumns(list(categorical)) if categorical else None
     transformers = []
     if numeric:
-        transformers.append(
+        imputer = SimpleImputer(strategy="median")
+        if scaler is not None:
+            imputer = make_pipeline(imputer, clone(scaler))
+        transformers += [
+            ("numeric", imputer, list(numeric)),
             (
-                "numeric",
-                SimpleImputer(strategy="median", add_indicator=True),
+                "missing",
+                MissingIndicator(features="missing-only", error_on_new=False),
                 list(numeric),
-            )
-        )
+            ),
+        ]
     if categorical:
         transformers.append(
             (
@@ -298,8 +311,40 @@ def make_preprocessor(numeric, categorical, *, native=False):
     return ColumnTransformer(transformers)
 
 
+def _leading_scaler(estimator):
+    """Split off a contender's leading ``StandardScaler``.
+
+    Returns ``(scaler, rest)``: the first step of a pipeline when it is a
+    :class:`~sklearn.preprocessing.StandardScaler` followed by more steps,
+    looked for also inside a meta-estimator's ``estimator`` parameter (such
+    as ``LogitAdjustedClassifier(make_pipeline(StandardScaler(), ...))``),
+    and a clone of the contender without it; ``(None, estimator)`` if there
+    is none.
+    """
+    if isinstance(estimator, Pipeline):
+        first = estimator.steps[0][1]
+        if isinstance(first, StandardScaler) and len(estimator.steps) > 1:
+            rest = clone(estimator)
+            rest.steps = rest.steps[1:]
+            return first, rest
+        return None, estimator
+    if not hasattr(estimator, "get_params"):
+        return None, estimator
+    inner = estimator.get_params(deep=False).get("estimator")
+    if inner is None:
+        return None, estimator
+    scaler, rest = _leading_scaler(inner)
+    if scaler is None:
+        return None, estimator
+    return scaler, clone(estimator).set_params(estimator=rest)
+
+
 def with_preprocessing(estimator, numeric, categorical):
     """A contender with its per-fold preprocessing step in front.
+
+    A leading :class:`~sklearn.preprocessing.StandardScaler` of the
+    contender (also inside a meta-estimator's ``estimator``) moves into the
+    preprocessing step, where it scales the numeric columns only.
 
     Parameters
     ----------
@@ -312,25 +357,30 @@ def with_preprocessing(estimator, numeric, categorical):
     Returns
     -------
     pipeline : estimator
-        ``Pipeline([("preprocess", step), ("model", clone(estimator))])``,
+        ``Pipeline([("preprocess", step), ("model", model)])``, where
+        ``model`` is a clone of ``estimator`` (without its leading scaler),
         or a clone of ``estimator`` when it needs no step.
 
     Examples
     --------
     >>> from sklearn.ensemble import HistGradientBoostingClassifier
     >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
     >>> from sklearn_lt.compare.preprocessing import with_preprocessing
-    >>> with_preprocessing(LogisticRegression(), ["age"], ["city"]).steps[0][0]
-    'preprocess'
+    >>> scaled = make_pipeline(StandardScaler(), LogisticRegression())
+    >>> pipe = with_preprocessing(scaled, ["age"], ["city"])
+    >>> pipe.steps[0][0], pipe.named_steps["model"].steps[0][0]
+    ('preprocess', 'logisticregression')
     >>> with_preprocessing(HistGradientBoostingClassifier(), ["age"], ["city"])[0]
     CategoricalColumns(columns=['city'])
     """
-    step = make_preprocessor(
-        numeric, categorical, native=_native_categorical(estimator)
-    )
+    native = _native_categorical(estimator)
+    scaler, model = (None, estimator) if native else _leading_scaler(estimator)
+    step = make_preprocessor(numeric, categorical, native=native, scaler=scaler)
     if step is None:
         return clone(estimator)
-    return Pipeline([("preprocess", step), ("model", clone(estimator))])
+    return Pipeline([("preprocess", step), ("model", clone(model))])
 
 
 def check_finite_features(X, numeric=None):

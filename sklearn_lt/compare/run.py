@@ -11,6 +11,7 @@ failed splits and the first error.
 
 import time
 import warnings
+from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
@@ -75,6 +76,7 @@ def compare(
     many_shot=100,
     few_shot=20,
     categorical=None,
+    preprocess="auto",
     error_score=np.nan,
     progress=False,
     callback=None,
@@ -87,9 +89,10 @@ def compare(
     predicts its test part once; every metric comes from that prediction.
     The shot recalls use each split's training class counts. A pandas
     DataFrame may mix numeric, string and categorical columns with missing
-    values: each contender then gets a per-fold preprocessing step
-    (:mod:`sklearn_lt.compare.preprocessing`). NumPy input goes to the
-    contenders as it is.
+    values: the built-in contenders then get a per-fold preprocessing step
+    (:mod:`sklearn_lt.compare.preprocessing`), while your own estimators
+    are used as given, as :func:`~sklearn.model_selection.cross_validate`
+    does (see ``preprocess``). NumPy input goes to every contender as it is.
 
     Parameters
     ----------
@@ -138,6 +141,15 @@ def compare(
     categorical : list of column names, default=None
         Numeric columns of a DataFrame ``X`` to treat as categorical
         (integer codes); non-numeric columns always are.
+
+    preprocess : "auto" or bool, default="auto"
+        Which contenders get the per-fold preprocessing step when ``X`` is
+        a DataFrame. ``"auto"``: the built-in contenders (picked by name, or
+        all of them when ``contenders`` is None); estimators you pass
+        yourself (``(name, estimator)`` pairs or a mapping) are used as
+        given, so a pipeline with its own ``ColumnTransformer`` and
+        :func:`~sklearn.compose.make_column_selector` sees the DataFrame.
+        True: every contender; False: none.
 
     error_score : "raise" or float, default=np.nan
         What a split whose fit (or prediction) fails scores. With a number,
@@ -236,6 +248,7 @@ def compare(
         raise ValueError(
             f"few_shot={few_shot} must not be larger than many_shot={many_shot}."
         )
+    contenders_arg = contenders
     contenders = resolve_contenders(contenders, drop=drop, random_state=random_state)
     extra = _extra_scorers(scoring)
     X, y = indexable(X, y)
@@ -247,11 +260,26 @@ def compare(
     y_array = column_or_1d(y)
     check_classification_targets(y_array)
     labels = np.unique(y_array)
+    if preprocess not in ("auto", True, False):
+        raise ValueError(
+            f'preprocess must be "auto", True or False; got {preprocess!r}.'
+        )
     if isinstance(X, pd.DataFrame):
+        builtin = _builtin_names(contenders_arg, contenders)
+        front = {
+            name
+            for name in contenders
+            if preprocess is True or (preprocess == "auto" and name in builtin)
+        }
         numeric, categorical = column_kinds(X, categorical)
-        check_finite_features(X, numeric)
+        if front:
+            check_finite_features(X, numeric)
         fitted = {
-            name: with_preprocessing(estimator, numeric, categorical)
+            name: (
+                with_preprocessing(estimator, numeric, categorical)
+                if name in front
+                else estimator
+            )
             for name, estimator in contenders.items()
         }
     else:
@@ -286,6 +314,17 @@ def compare(
     if return_per_split:
         outputs.append(pd.concat(per_split, ignore_index=True))
     return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+
+def _builtin_names(given, resolved):
+    """The names of the contenders that are built-in (picked by name)."""
+    if given is None:
+        return set(resolved)
+    if isinstance(given, str):
+        return {given}
+    if isinstance(given, Mapping):
+        return set()
+    return {item for item in given if isinstance(item, str)}
 
 
 def build_table(rows, per_split):
