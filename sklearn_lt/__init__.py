@@ -27,10 +27,12 @@ __version__ = "0.1.0.dev0"
 # Public name -> the submodule that defines it.
 _LAZY = {
     "LinearMarginClassifier": "linear",
+    "LinearMarginClassifierCV": "_cv",
     "LogitAdjustedClassifier": "posthoc",
     "LogitAdjustedClassifierCV": "posthoc",
     "LongTailNet": "net",
     "MLPMarginClassifier": "mlp",
+    "MLPMarginClassifierCV": "_cv",
     "embedding_compactness": "metrics",
     "expected_calibration_error": "metrics",
     "load_digits_lt": "datasets",
@@ -45,10 +47,12 @@ _LAZY = {
 
 __all__ = [
     "LinearMarginClassifier",
+    "LinearMarginClassifierCV",
     "LogitAdjustedClassifier",
     "LogitAdjustedClassifierCV",
     "LongTailNet",
     "MLPMarginClassifier",
+    "MLPMarginClassifierCV",
     "__version__",
     "embedding_compactness",
     "expected_calibration_error",
@@ -63,6 +67,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
+    from ._cv import LinearMarginClassifierCV, MLPMarginClassifierCV
     from .datasets import (
         load_digits_lt,
         long_tail_counts,

@@ -18,10 +18,12 @@ HEAVY = ["torch", "skorch", "pandas", "matplotlib"]
 # each comes from.
 PUBLIC = {
     "LinearMarginClassifier": "sklearn_lt.linear",
+    "LinearMarginClassifierCV": "sklearn_lt._cv",
     "LogitAdjustedClassifier": "sklearn_lt.posthoc",
     "LogitAdjustedClassifierCV": "sklearn_lt.posthoc",
     "LongTailNet": "sklearn_lt.net",
     "MLPMarginClassifier": "sklearn_lt.mlp",
+    "MLPMarginClassifierCV": "sklearn_lt._cv",
     "embedding_compactness": "sklearn_lt.metrics",
     "expected_calibration_error": "sklearn_lt.metrics",
     "load_digits_lt": "sklearn_lt.datasets",
