@@ -33,6 +33,7 @@ _LAZY = {
     "LongTailNet": "net",
     "MLPMarginClassifier": "mlp",
     "MLPMarginClassifierCV": "_cv",
+    "PriorShiftAdapter": "prior_shift",
     "embedding_compactness": "metrics",
     "expected_calibration_error": "metrics",
     "load_digits_lt": "datasets",
@@ -53,6 +54,7 @@ __all__ = [
     "LongTailNet",
     "MLPMarginClassifier",
     "MLPMarginClassifierCV",
+    "PriorShiftAdapter",
     "__version__",
     "embedding_compactness",
     "expected_calibration_error",
@@ -86,6 +88,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .mlp import MLPMarginClassifier
     from .net import LongTailNet
     from .posthoc import LogitAdjustedClassifier, LogitAdjustedClassifierCV
+    from .prior_shift import PriorShiftAdapter
 
 
 def __getattr__(name):
