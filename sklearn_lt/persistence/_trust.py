@@ -8,9 +8,13 @@ skops' defaults, a model file of this package may name:
    this package**: a class defined in a module under ``sklearn.``,
    ``imblearn.`` or ``sklearn_lt.`` (under exactly the name the file gives),
    that derives from :class:`~sklearn.base.BaseEstimator`, a
-   cross-validation splitter base or scikit-learn's scorer base, and is not
-   abstract. Such an object is rebuilt from plain data, and what it may
-   hold (functions, other objects) is checked by name in turn. A name is
+   cross-validation splitter base or scikit-learn's scorer base, is not
+   abstract, and is rebuilt by ``object.__new__`` and scikit-learn's
+   ``__setstate__`` (or none): from plain data, and what it holds
+   (functions, other objects) is checked by name in turn. A skorch net,
+   whose ``__setstate__`` unpickles, is refused. Functions: only the
+   public metric functions of ``sklearn.metrics``, ``imblearn.metrics`` and
+   ``sklearn_lt.metrics`` (what a scorer calls). A name is
    resolved only among modules that are already imported, after importing
    the public packages of those libraries: nothing a file names is
    imported because the file names it. Our classifiers stored in our own
@@ -34,6 +38,7 @@ any other module, is refused by name unless the caller passes it in
 ``trusted=``.
 """
 
+import functools
 import importlib
 import inspect
 import io
@@ -78,14 +83,21 @@ TRUSTED_TYPES = (
     "sklearn.metrics._scorer._PassthroughScorer",
     "sklearn.metrics._scorer._MultimetricScorer",
     "numpy.dtype",
+    # HistGradientBoosting*'s own preprocessor validates numeric columns with
+    # FunctionTransformer(partial(check_array, ...)); skops checks a
+    # partial's function and arguments by name in turn.
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
     *_PLAIN_METRICS,
 )
 """Types trusted by name in the skops part, beyond skops' own defaults.
 
 The placeholder of our classifiers, our post-hoc wrappers, scikit-learn's
 column selector and the two scorers that do not derive from its scorer base
-(they hold the estimator or the scorers they call), NumPy dtypes and the
-distance metrics without parameters:
+(they hold the estimator or the scorers they call), NumPy dtypes, the
+numeric validation inside ``HistGradientBoosting*``'s categorical
+preprocessor (``functools.partial`` of ``check_array``) and the distance
+metrics without parameters:
 plain data, whose construction runs no code from the file. The rules of
 :mod:`sklearn_lt.persistence` trust further types (estimators of
 scikit-learn, imbalanced-learn and this package, :data:`TYPE_ONLY_TYPES`,
@@ -158,6 +170,8 @@ def is_library_class(name):
     """
     from ._estimator import SAFE_ESTIMATORS
 
+    if name in _metric_functions():
+        return True
     module_name, _, qualname = name.rpartition(".")
     if module_name.split(".", 1)[0] not in _LIBRARIES:
         return False
@@ -170,7 +184,36 @@ def is_library_class(name):
         and issubclass(cls, _safe_bases())
         and not inspect.isabstract(cls)
         and not issubclass(cls, tuple(SAFE_ESTIMATORS.values()))
+        # Built as skops builds it: object.__new__, then scikit-learn's
+        # __setstate__ (or none), which only sets attributes. A class with
+        # its own (a skorch net unpickles its torch parts) is refused.
+        and cls.__new__ is object.__new__
+        and _defining_class(cls, "__setstate__") in (None, BaseEstimator)
     )
+
+
+def _defining_class(cls, attribute):
+    return next((base for base in cls.__mro__ if attribute in vars(base)), None)
+
+
+@functools.cache
+def _metric_functions():
+    """The public metric functions of the libraries, by their defining name.
+
+    What a scorer (``make_scorer``, ``scoring="balanced_accuracy"``) calls:
+    the functions ``sklearn.metrics``, ``imblearn.metrics`` and
+    ``sklearn_lt.metrics`` export. They compute numbers from arrays.
+    """
+    names = set()
+    for package in ("sklearn.metrics", "imblearn.metrics", "sklearn_lt.metrics"):
+        if importlib.util.find_spec(package.split(".", 1)[0]) is None:
+            continue
+        module = importlib.import_module(package)
+        for export in getattr(module, "__all__", ()):
+            function = getattr(module, export, None)
+            if inspect.isfunction(function):
+                names.add(f"{function.__module__}.{function.__qualname__}")
+    return frozenset(names)
 
 
 def _replace_type_nodes(node, names):
@@ -280,11 +323,60 @@ def _check_tree_predictor(predictor, n_features, is_categorical):
         _fail(what, f"that splits on a feature outside the {n_features} it has")
     categorical = split & (nodes["is_categorical"] != 0)
     if np.any(categorical):
-        bitset = nodes["bitset_idx"][categorical]
-        if np.any(bitset >= min(n_raw, n_binned)):
-            _fail(what, "whose category bitset index is out of range")
         if is_categorical is None or not np.all(is_categorical[feature[categorical]]):
             _fail(what, "with a categorical split on a non-categorical feature")
+        if np.any(nodes["bitset_idx"][categorical] >= min(n_raw, n_binned)):
+            _fail(what, "whose category bitset index is out of range")
+
+
+def _selected(columns, n_input, what):
+    """How many of ``n_input`` columns a fitted ColumnTransformer entry takes."""
+    columns = np.asarray(columns)
+    if columns.dtype == bool and columns.shape == (n_input,):
+        return int(columns.sum())
+    if columns.size == 0:
+        return 0
+    if columns.ndim != 1 or columns.dtype.kind not in "iu":
+        _fail(what, "whose preprocessor selects columns it does not describe")
+    if np.any((columns < 0) | (columns >= n_input)):
+        _fail(what, "whose preprocessor selects columns outside its input")
+    return columns.size
+
+
+def _preprocessor_width(preprocessor, what):
+    """The number of columns the preprocessor of HistGradientBoosting* makes.
+
+    scikit-learn builds it as a ColumnTransformer of an OrdinalEncoder (one
+    column per input column) and a FunctionTransformer that validates the
+    numeric columns (``partial(check_array, ...)``, same columns); anything
+    else is refused, since the trees index its output without bounds checks.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+    from sklearn.utils.validation import check_array
+
+    state = vars(preprocessor) if type(preprocessor) is ColumnTransformer else {}
+    n_input, entries = state.get("n_features_in_"), state.get("transformers_")
+    if not isinstance(n_input, Integral) or not isinstance(entries, list):
+        _fail(what, "with a preprocessor that is not the one it builds")
+    width = 0
+    for entry in entries:
+        if not isinstance(entry, tuple) or len(entry) != 3:
+            _fail(what, "with a preprocessor that is not the one it builds")
+        _, transformer, columns = entry
+        count = _selected(columns, n_input, what)
+        if isinstance(transformer, str) and transformer == "drop":
+            continue
+        func = getattr(transformer, "func", None)
+        if type(transformer) is OrdinalEncoder:
+            if vars(transformer).get("n_features_in_") != count:
+                _fail(what, "whose preprocessor's encoder does not fit its columns")
+        elif type(transformer) is not FunctionTransformer or not (
+            func is None or (getattr(func, "func", None) is check_array)
+        ):
+            _fail(what, "with a preprocessor that is not the one it builds")
+        width += count
+    return width
 
 
 def _check_hist_gradient_boosting(model, checked):
@@ -307,10 +399,7 @@ def _check_hist_gradient_boosting(model, checked):
         is_categorical = is_categorical.astype(bool)
     preprocessor = state.get("_preprocessor")
     if preprocessor is not None:
-        try:
-            width = len(preprocessor.get_feature_names_out())
-        except Exception as exc:  # a malformed transformer fails in many ways
-            _fail(what, f"with a preprocessor that cannot be checked ({exc})")
+        width = _preprocessor_width(preprocessor, what)
         if width != n_features:
             _fail(what, f"whose preprocessor gives {width} features, not {n_features}")
     if not isinstance(predictors, list) or not all(
