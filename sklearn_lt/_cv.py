@@ -225,17 +225,19 @@ class _MarginClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return candidates
 
-    def _validate_X(self, X, estimator, reset, y=None):
+    def _validate_X(self, X, estimator, reset, y="no_validation"):
+        """X as the inner estimators take it (float32; sparse if they accept
+        it), with ``y`` when fitting."""
         tags = get_tags(estimator).input_tags
-        kwargs = {
-            "dtype": np.float32,
-            "accept_sparse": "csr" if tags.sparse else False,
-            "ensure_all_finite": "allow-nan" if tags.allow_nan else True,
-            "reset": reset,
-        }
-        if y is None:
-            return validate_data(self, X, **kwargs)
-        return validate_data(self, X, y, **kwargs)
+        return validate_data(
+            self,
+            X,
+            y,
+            dtype=np.float32,
+            accept_sparse="csr" if tags.sparse else False,
+            ensure_all_finite="allow-nan" if tags.allow_nan else True,
+            reset=reset,
+        )
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
