@@ -322,11 +322,6 @@ def test_convergence_warnings_of_inner_fits_reach_the_caller():
         search.fit(X, y)
 
 
-_SUBSET = (
-    "Predictions are float32 matrix products whose BLAS kernels depend on the "
-    "batch shape, so a row's output can differ by one float32 ulp between a "
-    "batch and a subset (as for the inner estimators)."
-)
 _WEIGHTS = (
     "The inner estimators themselves fail this check (float32 solver "
     "tolerance, minibatch paths; see tests/test_common.py), and the search "
@@ -351,7 +346,6 @@ _WEIGHTS = (
         ),
     ],
     expected_failed_checks=lambda estimator: {
-        "check_methods_subset_invariance": _SUBSET,
         "check_sample_weight_equivalence_on_dense_data": _WEIGHTS,
     },
 )
