@@ -14,10 +14,11 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, TunedThresholdClassifierCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -109,6 +110,17 @@ MODELS = {
         ),
         "numeric",
     ),
+    # what an experienced user wraps around a classifier
+    "calibrated-linear": (
+        lambda: CalibratedClassifierCV(LinearMarginClassifier(random_state=0), cv=2),
+        "numeric",
+    ),
+    "tuned-threshold-linear": (
+        lambda: TunedThresholdClassifierCV(
+            LinearMarginClassifier(random_state=0), cv=2
+        ),
+        "binary",
+    ),
     # (d) fitted searches of our classifiers
     "grid-search-linear": (
         lambda: GridSearchCV(
@@ -134,6 +146,8 @@ def _data(kind, table):
     frame, y = table
     if kind == "numeric":
         return frame[["size", "weight"]].to_numpy(), y
+    if kind == "binary":
+        return frame[["size", "weight"]].to_numpy(), (y > 0).astype(int)
     if kind == "category":
         return frame.astype({"colour": "category"}), y
     return frame, y
@@ -392,3 +406,31 @@ def test_a_kd_tree_with_indices_out_of_range_is_refused(
     buffer.seek(0)
     with pytest.raises(ModelFileError, match=message):
         load(buffer)
+
+
+def test_a_boosted_model_whose_preprocessor_drops_columns_is_refused(table):
+    X, y = _data("category", table)
+    model = HistGradientBoostingClassifier(
+        max_iter=5, categorical_features="from_dtype", random_state=0
+    ).fit(X, y)
+    crafted = _round_trip(model)
+    name, transformer, columns = crafted._preprocessor.transformers_[1]
+    assert name == "numerical" and np.sum(columns) == 2
+    # The numeric columns dropped: the trees would read past each row's end.
+    crafted._preprocessor.transformers_[1] = (name, "drop", columns)
+    buffer = io.BytesIO()
+    save(crafted, buffer)
+    buffer.seek(0)
+    with pytest.raises(ModelFileError, match="preprocessor gives 1 features, not 3"):
+        load(buffer)
+
+
+def test_trusting_a_tree_by_name_does_not_skip_its_checks(boosted):
+    X, y, model = boosted
+    crafted = _tampered_copy(model, _set_node("left", 10**6))
+    name = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+    buffer = io.BytesIO()
+    save(crafted, buffer, trusted=[name])
+    buffer.seek(0)
+    with pytest.raises(ModelFileError, match="left child index outside the tree"):
+        load(buffer, trusted=[name])

@@ -11,11 +11,19 @@ reads back without executing anything from the file:
   ``module.pt`` (the network's ``state_dict``, read with
   ``torch.load(weights_only=True)``) and ``history.json`` (skorch's
   history);
-* a whole model (a ``Pipeline``, possibly with a ``ColumnTransformer``,
-  ending in one of ours; a ``LogitAdjustedClassifier`` or
-  ``LogitAdjustedClassifierCV`` around ours or around a scikit-learn
-  classifier) stores its scikit-learn parts with skops, the scikit-learn
-  ecosystem's safe format, and each classifier of ours as above.
+* a whole model (a ``Pipeline`` or imbalanced-learn ``Pipeline``, a
+  ``GridSearchCV``, ``CalibratedClassifierCV``, a ``LogitAdjustedClassifier``
+  or ``LogitAdjustedClassifierCV`` around ours or around a scikit-learn
+  classifier, ...) stores each classifier of ours as above and everything
+  else with skops, the scikit-learn ecosystem's safe format. Beyond skops'
+  defaults, the skops part may name only estimators, splitters, scorers and
+  metric functions that scikit-learn, imbalanced-learn and this package
+  define, dtypes used as values (:data:`TYPE_ONLY_TYPES`), trees whose
+  indices :func:`load` checks (:data:`VALIDATED_TYPES`) and
+  :data:`TRUSTED_TYPES`; anything else is refused by name unless trusted.
+
+:func:`save` writes a path atomically (a temporary file in the same
+directory, then :func:`os.replace`), with the permissions of any new file.
 
 :func:`load` is bounded: it opens regular files only, caps the archive's
 size, its members' sizes (declared and actual), the nesting and the
@@ -78,11 +86,13 @@ def save(estimator, file, *, trusted=None):
     ----------
     estimator : estimator
         A fitted ``LinearMarginClassifier`` or ``MLPMarginClassifier``; or a
-        fitted scikit-learn model whose parts skops stores with trusted
-        types, with classifiers of this package anywhere inside: a
-        ``Pipeline`` (with a ``ColumnTransformer``) ending in one of ours, a
-        ``LogitAdjustedClassifier`` or ``LogitAdjustedClassifierCV`` around
-        ours or around a scikit-learn classifier.
+        fitted model built from scikit-learn, imbalanced-learn and this
+        package, with classifiers of this package anywhere inside: a
+        ``Pipeline`` or imbalanced-learn ``Pipeline``, a ``GridSearchCV``,
+        a ``LogitAdjustedClassifier`` or ``LogitAdjustedClassifierCV``
+        around ours or around a scikit-learn classifier, ...; its parts
+        other than ours must be of types that :func:`load` trusts (see the
+        module's description).
     file : str, path-like or binary file object
         Where to write. A path is written atomically: the archive goes to a
         temporary file in the same directory, which then replaces ``file``
@@ -93,7 +103,7 @@ def save(estimator, file, *, trusted=None):
         stored.
     trusted : list of str, default=None
         Type names in the scikit-learn parts that you trust beyond skops'
-        defaults and :data:`TRUSTED_TYPES`; :func:`load` then needs the same
+        defaults and the package's rules; :func:`load` then needs the same
         list.
 
     Raises
@@ -173,8 +183,9 @@ def load(file, *, device=None, max_bytes=DEFAULT_MAX_BYTES, trusted=None):
         a source you trust.
     trusted : list of str, default=None
         Type names in the scikit-learn parts of a whole model that you trust
-        beyond skops' defaults and :data:`TRUSTED_TYPES` (see
-        :func:`skops.io.get_untrusted_types`).
+        beyond skops' defaults and the package's rules (see
+        :func:`skops.io.get_untrusted_types`). Types in
+        :data:`VALIDATED_TYPES` are checked even when trusted.
 
     Returns
     -------

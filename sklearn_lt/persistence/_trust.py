@@ -82,6 +82,11 @@ TRUSTED_TYPES = (
     "sklearn.compose._column_transformer.make_column_selector",
     "sklearn.metrics._scorer._PassthroughScorer",
     "sklearn.metrics._scorer._MultimetricScorer",
+    # What CalibratedClassifierCV keeps per fold, and the metadata-routing
+    # requests that TunedThresholdClassifierCV and others keep: plain data.
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.utils._metadata_requests.MetadataRequest",
+    "sklearn.utils._metadata_requests.MethodMetadataRequest",
     "numpy.dtype",
     # HistGradientBoosting*'s own preprocessor validates numeric columns with
     # FunctionTransformer(partial(check_array, ...)); skops checks a
@@ -94,7 +99,9 @@ TRUSTED_TYPES = (
 
 The placeholder of our classifiers, our post-hoc wrappers, scikit-learn's
 column selector and the two scorers that do not derive from its scorer base
-(they hold the estimator or the scorers they call), NumPy dtypes, the
+(they hold the estimator or the scorers they call), the per-fold
+classifiers of ``CalibratedClassifierCV``, metadata-routing requests, NumPy
+dtypes, the
 numeric validation inside ``HistGradientBoosting*``'s categorical
 preprocessor (``functools.partial`` of ``check_array``) and the distance
 metrics without parameters:
