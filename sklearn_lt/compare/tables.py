@@ -34,7 +34,9 @@ get silently wrong:
   ``2024-01-31T12:00:00Z``) become seconds since 1970-01-01 UTC, a number
   every contender can use (a time trend), with a warning; split them into
   year, month, weekday yourself if the calendar matters. Timedelta columns
-  become seconds (no warning: nothing is lost).
+  become seconds (no warning: nothing is lost), and so do CSV columns of
+  durations or times of day such as ``1 days 02:00:00`` or ``02:00:00``
+  (with a warning).
 * **One value per cell.** A Parquet or DataFrame column holding lists,
   arrays or dicts is refused with its name (leave it out with
   ``drop_columns``, or flatten it).
@@ -106,13 +108,16 @@ MISSING_MARKERS = frozenset(
 
 _SEPARATORS = ",;\t|"
 _SNIFF_BYTES = 65536
-_SAMPLE_CELLS = 100_000  # cells per column looked at to detect the decimal mark
+_SAMPLE_CELLS = 10_000  # cells per column looked at to detect the decimal mark
 _THOUSANDS = {".": ",'\u00a0\u202f ", ",": ".'\u00a0\u202f "}
 _ISO_DATE = (
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
     r"(?:Z|[+-]\d{2}:?\d{2})?"
 )
-_INFINITY = r"(?i)[+-]?inf(?:inity)?"
+_DURATION = r"-?(?:\d+ days?,? )?[+-]?\d+:\d{2}:\d{2}(?:\.\d+)?"
+_NUMBER_CHARACTERS = (
+    "[-+0-9.,eE'\u00a0\u202f ]+|[+-]?(?:inf|Inf|INF|infinity|Infinity|INFINITY)"
+)
 _CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray)
 
 
@@ -236,7 +241,9 @@ def read_table(
     if isinstance(data, pd.DataFrame):
         name, frame, text = "the DataFrame", data, False
     else:
-        frame, text, sep = _read_file(data, _display_name(data), sep, max_bytes)
+        frame, text, sep, decimal = _read_file(
+            data, _display_name(data), target, sep, decimal, max_bytes
+        )
         name = Path(getattr(data, "name", "the file")).name
         if isinstance(data, str | os.PathLike):
             name = Path(data).name
@@ -304,8 +311,14 @@ def _one_line(exc):
     return lines[0] if lines else type(exc).__name__
 
 
-def _read_file(data, name, sep, max_bytes):
-    """The raw frame (all text for CSV), whether it is text, the separator."""
+def _read_file(data, name, target, sep, decimal, max_bytes):
+    """The raw frame, whether it is from a CSV file, the separator, the mark.
+
+    A CSV file is read by pandas with the target as text and pandas' missing
+    markers for the other columns; the separator and the decimal mark are
+    detected from its start (:data:`_SNIFF_BYTES`). Columns pandas cannot
+    read as numbers come back as text, for :func:`_parse_text_column`.
+    """
     try:
         if isinstance(data, str | os.PathLike):
             path = Path(data)
@@ -316,7 +329,7 @@ def _read_file(data, name, sep, max_bytes):
             with open(path, "rb") as handle:
                 head = handle.read(8)
             if head[:4] == b"PAR1" or path.suffix.lower() in (".parquet", ".pq"):
-                return _read_parquet(path, name, max_bytes), False, None
+                return _read_parquet(path, name, max_bytes), False, None, decimal
             size = path.stat().st_size
             if _compression(head) is None and size > max_bytes:
                 raise TableTooLargeError(
@@ -329,7 +342,8 @@ def _read_file(data, name, sep, max_bytes):
                 return _open(open(path, "rb"), name, max_bytes)
 
         else:  # a binary file object, read once into memory (bounded)
-            content = _open(data, name, max_bytes).read()
+            with _open(data, name, max_bytes, own=False) as handle:
+                content = handle.read()
 
             def opener():
                 return io.BytesIO(content)
@@ -340,11 +354,24 @@ def _read_file(data, name, sep, max_bytes):
             raise ValueError(f"cannot read {name}: it is empty")
         if sep is None:
             sep = _sniff_separator(sample)
+        header, *rows = _sample_rows(sample, sep)
+        if decimal is None:
+            decimal = _detect_decimal(
+                pd.Series([row[i] for row in rows if i < len(row)], dtype=object)
+                for i, column in enumerate(header)
+                if column != target
+            )
+        missing = sorted(MISSING_MARKERS)
         with opener() as handle:
             frame = pd.read_csv(
-                handle, sep=sep, dtype=str, keep_default_na=False, na_filter=False
+                handle,
+                sep=sep,
+                decimal=decimal,
+                dtype={target: str},
+                keep_default_na=False,
+                na_values={column: missing for column in header if column != target},
             )
-        return frame, True, sep
+        return frame, True, sep, decimal
     except TableTooLargeError:
         raise
     except pd.errors.EmptyDataError as exc:
@@ -371,7 +398,7 @@ def _compression(head):
     return None
 
 
-def _open(handle, name, max_bytes):
+def _open(handle, name, max_bytes, own=True):
     """A binary stream of the decompressed content, at most ``max_bytes``."""
     head = handle.read(8)
     handle.seek(0)
@@ -398,7 +425,9 @@ def _open(handle, name, max_bytes):
         )
     else:
         raw = handle
-    return io.BufferedReader(_BoundedReader(raw, max_bytes, name, handle))
+    return io.BufferedReader(
+        _BoundedReader(raw, max_bytes, name, handle if own else None)
+    )
 
 
 class _BoundedReader(io.RawIOBase):
@@ -427,7 +456,8 @@ class _BoundedReader(io.RawIOBase):
     def close(self):
         if not self.closed:
             self._raw.close()
-            self._underlying.close()
+            if self._underlying is not None:
+                self._underlying.close()
         super().close()
 
 
@@ -458,6 +488,18 @@ def _read_parquet(path, name, max_bytes):
             "max_bytes=)"
         )
     return pd.read_parquet(path)
+
+
+def _sample_rows(sample, sep):
+    """The rows of the start of a CSV file (the last, maybe cut, left out)."""
+    text = sample.decode("utf-8", errors="replace")
+    if len(sample) >= _SNIFF_BYTES:
+        text = text[: text.rfind("\n") + 1] or text
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text), delimiter=sep) if row]
+    except csv.Error:
+        rows = []
+    return rows or [[]]
 
 
 def _sniff_separator(sample):
@@ -549,11 +591,7 @@ def _features(frame, decimal, text, notes):
             )
         elif pd.api.types.is_timedelta64_dtype(kind):
             columns[name] = column.dt.total_seconds().astype("float64")
-        elif (
-            text
-            or pd.api.types.is_object_dtype(kind)
-            or pd.api.types.is_string_dtype(kind)
-        ):
+        elif pd.api.types.is_object_dtype(kind) or pd.api.types.is_string_dtype(kind):
             texts[name] = _as_text(column, name, text)
             columns[name] = None
         else:
@@ -568,7 +606,7 @@ def _features(frame, decimal, text, notes):
 
 
 def _as_text(column, name, text):
-    """Stripped strings (object dtype), NaN for missing cells."""
+    """Stripped strings, NaN for missing cells."""
     if not text:
         values = column.dropna()
         holds = values.map(lambda value: isinstance(value, _CONTAINERS))
@@ -581,7 +619,7 @@ def _as_text(column, name, text):
                 "drop_columns=) or flatten it"
             )
     if text:  # a CSV column: strings only, no missing values yet
-        strings = column.str.strip().astype(object)
+        strings = column.str.strip()
     else:
         present = column.notna().to_numpy()
         strings = [
@@ -598,18 +636,18 @@ def _short(value, most=40):
 
 
 def _number_patterns(decimal):
-    mark = re.escape(decimal)
+    """A number with thousands separators in their places, and the separators."""
     thousands = "[" + re.escape(_THOUSANDS[decimal]) + "]"
-    plain = rf"[+-]?(?:\d+(?:{mark}\d*)?|{mark}\d+)(?:[eE][+-]?\d+)?"
+    mark = re.escape(decimal)
     grouped = rf"[+-]?[1-9]\d{{0,2}}(?:{thousands}\d{{3}})+(?:{mark}\d*)?"
-    return plain, grouped, thousands
+    return grouped, thousands
 
 
 def _detect_decimal(texts):
     """``","`` if more cells need a decimal comma than a decimal point."""
     comma = dot = 0
     for strings in texts:
-        cells = strings.iloc[:_SAMPLE_CELLS].dropna()
+        cells = strings.iloc[:_SAMPLE_CELLS].dropna().astype(str).str.strip()
         if cells.empty:
             continue
         comma += int(
@@ -630,23 +668,35 @@ def _detect_decimal(texts):
 
 
 def _parse_numbers(cells, decimal):
-    """Numbers (float, NaN where a cell is not one) and whether all are integers."""
-    plain, grouped, thousands = _number_patterns(decimal)
-    is_plain = cells.str.fullmatch(plain)
-    is_grouped = cells.str.fullmatch(grouped) & ~is_plain
-    is_infinite = cells.str.fullmatch(_INFINITY)
-    normal = cells.where(is_plain | is_grouped | is_infinite)
-    if is_grouped.any():
-        normal = normal.where(
-            ~is_grouped, normal.str.replace(thousands, "", regex=True)
-        )
+    """Numbers (float, NaN where a cell is not one) and whether all are integers.
+
+    Cells without the other mark (``","`` for a decimal point) go through
+    :func:`pandas.to_numeric` at once; the rest are numbers only with
+    thousands separators in their places.
+    """
+    other = "," if decimal == "." else "."
+    numbers = pd.Series(np.nan, index=cells.index, dtype="float64")
+    # only cells made of digits, signs, marks and spaces can be numbers
+    candidates = cells[cells.str.fullmatch(_NUMBER_CHARACTERS)]
+    text = candidates[~candidates.str.contains(other, regex=False)]
     if decimal != ".":
-        normal = normal.str.replace(decimal, ".", regex=False)
-    numbers = pd.to_numeric(normal, errors="coerce").astype("float64")
+        text = text.str.replace(decimal, ".", regex=False)
+    if len(text):
+        numbers[text.index] = pd.to_numeric(text, errors="coerce")
+    rest = candidates[numbers[candidates.index].isna()]
+    if len(rest):
+        grouped, thousands = _number_patterns(decimal)
+        rest = rest[rest.str.fullmatch(grouped)]
+    if len(rest):
+        rest = rest.str.replace(thousands, "", regex=True)
+        if decimal != ".":
+            rest = rest.str.replace(decimal, ".", regex=False)
+        numbers[rest.index] = pd.to_numeric(rest, errors="coerce")
+    finite = numbers.to_numpy()
     integral = bool(
-        (is_plain | is_grouped).all()
-        and not cells.str.contains(r"[eE]|" + re.escape(decimal)).any()
-        and np.abs(numbers).max() < 2**53
+        np.isfinite(finite).all()
+        and (np.abs(finite) < 2**53).all()
+        and not cells.str.contains(f"[eE{re.escape(decimal)}]").any()
     )
     return numbers, integral
 
@@ -672,6 +722,15 @@ def _parse_text_column(name, strings, decimal, notes):
             f"column {name!r} holds dates; read as seconds since 1970-01-01 UTC"
         )
         return _seconds_since_epoch(times).reindex(strings.index)
+    durations = cells.str.fullmatch(_DURATION)
+    if durations.sum() >= NUMERIC_FRACTION * len(cells):
+        spans = pd.to_timedelta(cells.where(durations), errors="coerce")
+        _stray(name, cells[spans.isna()], len(cells), "durations", notes)
+        notes.append(
+            f"column {name!r} holds durations or times of day (such as "
+            f"{cells.iloc[0]!r}); read as seconds"
+        )
+        return spans.dt.total_seconds().astype("float64").reindex(strings.index)
     if parsed >= 0.5 * len(cells):
         notes.append(
             f"column {name!r} is read as text (categories): {parsed} of its "
