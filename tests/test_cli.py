@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sklearn_lt.cli import main
+from sklearn_lt.cli import build_parser, main
 from sklearn_lt.compare import default_contenders, describe_estimator
 
 FAST = "logreg_balanced,logreg_posthoc_la"
@@ -197,7 +197,16 @@ def test_unknown_categorical_column(capsys, csv_file):
     _assert_one_line_error(status, err, r"categorical column\(s\) 'zz' are not columns")
 
 
-@pytest.mark.parametrize("option", [["--sep", ";"], ["--categorical", "a"]])
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--sep", ";"],
+        ["--categorical", "a"],
+        ["--decimal", ","],
+        ["--drop-columns", "a"],
+        ["--max-bytes", "1G"],
+    ],
+)
 def test_data_options_need_data(capsys, option):
     status, _, err = _run(capsys, "compare", *option)
     _assert_one_line_error(status, err, rf"{option[0]} needs --data")
@@ -221,6 +230,38 @@ def test_parquet_needs_a_readable_file(capsys, tmp_path):
         (["compare", "--shot-thresholds", "20,100"], r"expected MANY >= FEW >= 1"),
         (["compare", "--shot-thresholds", "100"], r"expected two integers MANY,FEW"),
         (["compare", "--sep", ";;"], r"expected one character"),
+        (
+            ["compare", "--seed", "-1"],
+            r"--seed: expected an integer from 0 to 4294967295, got -1",
+        ),
+        (["compare", "--seed", str(2**32)], r"--seed: expected an integer from 0 to"),
+        (["compare", "--seed", "1.5"], r"--seed: expected an integer, got '1.5'"),
+        (
+            ["compare", "--imbalance-ratio", "inf"],
+            r"expected a finite number >= 1, got inf",
+        ),
+        (
+            ["compare", "--imbalance-ratio", "nan"],
+            r"expected a finite number >= 1, got nan",
+        ),
+        (
+            ["compare", "--out", ""],
+            r"--out: expected a directory name, got an empty one",
+        ),
+        (["compare", "--out", "  "], r"--out: expected a directory name"),
+        (["compare", "--decimal", ";"], r"--decimal: expected '\.' or ',', got ';'"),
+        (
+            ["compare", "--max-bytes", "0"],
+            r"--max-bytes: expected a size of at least 1",
+        ),
+        (
+            ["compare", "--max-bytes", "lots"],
+            r"--max-bytes: expected a size such as 2G",
+        ),
+        (
+            ["compare", "--drop-columns", ","],
+            r"--drop-columns: expected comma-separated",
+        ),
         (["compare", "--overwrite", "--resume"], r"not allowed with argument"),
         (["compare", "--bogus"], r"unrecognized arguments: --bogus"),
         (["frobnicate"], r"invalid choice: 'frobnicate'"),
@@ -232,6 +273,21 @@ def test_usage_errors_exit_2_with_argparse_message(capsys, argv, pattern):
     assert "Traceback" not in err
     assert re.search(pattern, err), err
     assert err.startswith("usage: sklearn-lt")
+
+
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("1000", 1000),
+        ("2G", 2 * 1024**3),
+        ("500M", 500 * 1024**2),
+        ("1.5GiB", 3 * 2**29),
+        ("64kb", 65536),
+    ],
+)
+def test_max_bytes_takes_sizes_with_units(text, size):
+    args = build_parser().parse_args(["compare", "--max-bytes", text])
+    assert args.max_bytes == size
 
 
 def test_no_command_prints_help_and_exits_2(capsys):
@@ -263,6 +319,9 @@ def test_help_explains_every_option(capsys):
         "--no-plots",
         "--no-progress",
         "--sep",
+        "--decimal",
+        "--drop-columns",
+        "--max-bytes",
         "--categorical",
         "--repeats",
         "--scheduler",
