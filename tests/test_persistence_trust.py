@@ -382,6 +382,7 @@ def test_a_tree_predictor_outside_its_model_is_refused(boosted):
         (1, "index", "sample index outside its data"),
         (2, "node", "node range outside its data"),
         (6, "count", "node count does not match its levels"),
+        (3, "bounds", "node bounds do not match its nodes"),
     ],
 )
 def test_a_kd_tree_with_indices_out_of_range_is_refused(
@@ -398,6 +399,8 @@ def test_a_kd_tree_with_indices_out_of_range_is_refused(
     elif value == "node":
         state[2] = state[2].copy()
         state[2]["idx_end"][0] = state[0].shape[0] + 5
+    elif value == "bounds":  # a KDTree's upper corners missing
+        state[3] = np.ascontiguousarray(state[3][:1])
     else:
         state[6] = state[6] + 2
     tree.__setstate__(tuple(state))

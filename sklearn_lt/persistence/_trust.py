@@ -437,7 +437,9 @@ def _check_binary_tree(tree):
         _fail(what, f"with the distance metric {type(metric).__name__}")
     if not (0 < n_levels < 64 and n_nodes == 2**n_levels - 1 == node_data.size):
         _fail(what, "whose node count does not match its levels")
-    if node_bounds.ndim != 3 or node_bounds.shape[1:] != (n_nodes, n_features):
+    # A KDTree keeps each node's lower and upper corner, a BallTree its centre.
+    depth = 2 if type(tree).__name__ == "KDTree" else 1
+    if node_bounds.shape != (depth, n_nodes, n_features):
         _fail(what, "whose node bounds do not match its nodes")
     if idx.shape != (n_samples,) or np.any((idx < 0) | (idx >= n_samples)):
         _fail(what, "with a sample index outside its data")
