@@ -39,7 +39,6 @@ logreg  ...LogisticRegression(max_iter=1000)
 import argparse
 import shlex
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -49,7 +48,7 @@ PROG = "sklearn-lt"
 DEFAULT_OUT = "sklearn_lt_results"
 DEFAULT_IMBALANCE_RATIO = 20
 DEFAULT_CV = 5
-DEFAULT_SHOT_THRESHOLDS = (100, 20)
+DEFAULT_SHOT_THRESHOLDS = "auto"
 
 
 class CommandLineError(Exception):
@@ -144,12 +143,14 @@ def _names(text):
 
 
 def _shot_thresholds(text):
+    if text.strip().lower() == "auto":
+        return "auto"
     parts = [part.strip() for part in text.split(",")]
     try:
         many, few = (int(part) for part in parts)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected two integers MANY,FEW such as 100,20; got {text!r}"
+            f"expected auto or two integers MANY,FEW such as 100,20; got {text!r}"
         ) from None
     if not many >= few >= 1:
         raise argparse.ArgumentTypeError(f"expected MANY >= FEW >= 1, got {many},{few}")
@@ -377,7 +378,13 @@ def build_parser():
         metavar="MANY,FEW",
         help=(
             "training examples per class that make a class many-shot (more "
-            "than MANY) and few-shot (fewer than FEW). Default: 100,20."
+            "than MANY) and few-shot (fewer than FEW), or auto: scaled to the "
+            "data, splitting the range of the training class sizes into "
+            "thirds on a log scale, so that the largest class is many-shot "
+            "and the smallest few-shot whenever they differ (fixed numbers "
+            "count rows: with 100,20 both classes of a 10,000-row binary table "
+            "are many-shot). The literature's split is 100,20. The thresholds "
+            "used are in results.md and report.html. Default: auto."
         ),
     )
     run.add_argument(
@@ -545,69 +552,6 @@ def _load(args):
     return X, y, splits, description, categorical
 
 
-def _class_counts(y, splits):
-    """``"label: rows (training rows per split)"`` for every class."""
-    import numpy as np
-
-    labels, counts = np.unique(y, return_counts=True)
-    parts = []
-    for label, count in zip(labels, counts):
-        train = [int(np.sum(y[tr] == label)) for tr, _ in splits]
-        low, high = min(train), max(train)
-        span = f"{low}" if low == high else f"{low}-{high}"
-        parts.append(f"{label}: {count} ({span})")
-    return "rows in the data (training rows per split): " + ", ".join(parts)
-
-
-# -- output ---------------------------------------------------------------------
-
-
-def _write_plots_and_report(directory, table, per_class, meta, plots=True):
-    """The PNG plots and report.html; returns the paths written."""
-    from . import plotting
-
-    written = []
-    if plots:
-        if hasattr(plotting, "write_plots"):
-            written += plotting.write_plots(directory.path, table, per_class)
-        else:  # pragma: no cover - older plotting module
-            written += _legacy_plots(directory.path, table, per_class)
-    try:
-        from .report import write_html_report
-    except ImportError:  # pragma: no cover - report not available
-        return written
-    path = directory.path / "report.html"
-    written.append(write_html_report(path, table, per_class, meta))
-    return written
-
-
-def _legacy_plots(out, table, per_class):  # pragma: no cover - fallback
-    try:
-        import matplotlib
-    except ImportError:
-        print(
-            f"{PROG} compare: note: plots skipped, matplotlib is not installed "
-            '(pip install "sklearn-lt[plots]")',
-            file=sys.stderr,
-        )
-        return []
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .plotting import plot_balanced_accuracy, plot_per_class_recall
-
-    written = []
-    ax = plot_per_class_recall(per_class, contenders=list(table["contender"]))
-    ax.figure.savefig(out / "per_class_recall.png", dpi=120)
-    plt.close(ax.figure)
-    written.append(out / "per_class_recall.png")
-    ax = plot_balanced_accuracy(table)
-    ax.figure.savefig(out / "balanced_accuracy.png", dpi=120)
-    plt.close(ax.figure)
-    written.append(out / "balanced_accuracy.png")
-    return written
-
-
 # -- the command ------------------------------------------------------------------
 
 
@@ -639,110 +583,103 @@ def _scheduler(address):
     return joblib.parallel_config(backend="dask"), client
 
 
+class _StderrNotes:
+    """Show the notes of :mod:`sklearn_lt.compare.study` on stderr."""
+
+    def __enter__(self):
+        import logging
+
+        from .compare.study import logger
+
+        class Handler(logging.Handler):
+            def emit(self, record):
+                print(f"{PROG} compare: {record.getMessage()}", file=sys.stderr)
+
+        self.logger, self.handler = logger, Handler()
+        self.level = logger.level
+        logger.addHandler(self.handler)
+        logger.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, *exc):
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
+
+
 def _run_compare(args, command):
+    """Parse the arguments into a :class:`~sklearn_lt.compare.Comparison`, run it."""
     if args.list_contenders:
         return _list_contenders(args.seed)
-    started = time.perf_counter()
     from .compare.results import ResultsDirectory, ResultsDirectoryError
 
-    directory = ResultsDirectory(args.out)
     try:
-        directory.check()
-    except ResultsDirectoryError as exc:
-        raise CommandLineError(str(exc)) from exc
+        ResultsDirectory(args.out, style="cli").check()
+        from .compare import Comparison, resolve_contenders
 
-    from .compare import (
-        ContenderFailedWarning,
-        build_table,
-        compare,
-        describe_estimator,
-        resolve_contenders,
-    )
-    from .compare.results import fingerprint
-
-    try:
-        contenders = resolve_contenders(
-            args.contenders, drop=args.drop, random_state=args.seed
-        )
+        resolve_contenders(args.contenders, drop=args.drop, random_state=args.seed)
     except ValueError as exc:
-        raise CommandLineError(str(exc)) from exc
-    X, y, splits, description, categorical = _load(args)
-    many_shot, few_shot = args.shot_thresholds
-    settings = {
-        "seed": args.seed,
-        "cv": DEFAULT_CV if args.cv is None else args.cv,
-        "repeats": args.repeats,
-        "imbalance_ratio": args.imbalance_ratio,
-        "shot_thresholds": [many_shot, few_shot],
-        "categorical": categorical,
-        "target": args.target,
-    }
-    descriptions = {name: describe_estimator(e) for name, e in contenders.items()}
+        raise CommandLineError(_one_line(exc)) from exc
+    X, y, splits, description, _ = _load(args)
+    comparison = Comparison(
+        X,
+        y,
+        contenders=args.contenders,
+        drop=args.drop,
+        cv=splits,
+        shot_thresholds=args.shot_thresholds,
+        categorical=args.categorical,
+        preprocess=True,  # the command line runs built-in contenders only
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+        progress=not args.no_progress,
+        description=description,
+    )
+    # what identifies the run beyond the splits, for --resume
+    comparison._style = "cli"
+    comparison._settings_note = (
+        f", Dask scheduler {args.scheduler}" if args.scheduler else ""
+    )
     context = client = None
     if args.scheduler:
         context, client = _scheduler(args.scheduler)
-    try:
-        old_rows, old_per_class, old_per_split = directory.prepare(
-            fingerprint(X, y, splits, settings),
-            contenders=descriptions,
-            overwrite=args.overwrite,
-            resume=args.resume,
-        )
-    except ResultsDirectoryError as exc:
-        raise CommandLineError(str(exc)) from exc
-    if len(old_per_class):
-        # the labels were read back as strings: map them to those of y
-        import numpy as np
-
-        labels = {str(label): label for label in np.unique(y)}
-        old_per_class["class"] = old_per_class["class"].map(labels)
-    rows = old_rows.to_dict("records") if len(old_rows) else []
-    per_class = [old_per_class] if len(old_per_class) else []
-    per_split = [old_per_split] if len(old_per_split) else []
-    finished = {row["contender"] for row in rows}
-    remaining = {n: e for n, e in contenders.items() if n not in finished}
-    if finished:
-        print(
-            f"{PROG} compare: resuming {args.out}: {len(finished)} finished "
-            f"contender(s) kept, {len(remaining)} to run",
-            file=sys.stderr,
-        )
-
-    def keep(row, recalls, scores):
-        row = dict(row, diff_vs_best_baseline=float("nan"), p_value=float("nan"))
-        directory.append(row, recalls, scores)
-        rows.append(row)
-        per_class.append(recalls)
-        per_split.append(scores)
-
-    def finish(interrupted=False):
-        return _finish(
-            args, command, directory, rows, per_class, per_split, description,
-            y, splits, started, build_table, interrupted,
-        )  # fmt: skip
-
     caught = []
     try:
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, _StderrNotes():
             # The MLPs stop at a fixed number of epochs on purpose (one budget
-            # for every MLP contender); "not converged" warnings are noise here.
+            # for every MLP contender); "not converged" warnings are noise here,
+            # and failures are summarised after the table.
             from sklearn.exceptions import ConvergenceWarning
+
+            from .compare import ContenderFailedWarning
 
             warnings.simplefilter("default")
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", ContenderFailedWarning)
-            if remaining:
-                if context is not None:
-                    with context:
-                        _compare(compare, remaining, X, y, splits, args, keep)
-                else:
-                    _compare(compare, remaining, X, y, splits, args, keep)
+            run = {
+                "out": args.out,
+                "resume": args.resume,
+                "overwrite": args.overwrite,
+                "plots": not args.no_plots,
+                "command": command,
+            }
+            if context is not None:
+                with context:
+                    results = comparison.run(**run)
+            else:
+                results = comparison.run(**run)
+    except ResultsDirectoryError as exc:
+        raise CommandLineError(_one_line(exc)) from exc
+    except ValueError as exc:
+        # a failing fit is a row of the table, not an exception: what raises
+        # here is the validation of the data, one line for the user
+        raise CommandLineError(_one_line(exc)) from exc
     except KeyboardInterrupt:
-        finish(interrupted=True)
+        results = getattr(comparison, "results_", None)
+        done = 0 if results is None else len(results.table)
+        total = "?" if results is None else len(results.contenders)
         print(
-            f"{PROG} compare: interrupted; {len(rows)} of "
-            f"{len(finished) + len(remaining)} contender(s) finished, their "
-            f"results are in {args.out} (continue with --resume)",
+            f"{PROG} compare: interrupted; {done} of {total} contender(s) "
+            f"finished, their results are in {args.out} (continue with --resume)",
             file=sys.stderr,
         )
         return 130
@@ -752,92 +689,22 @@ def _run_compare(args, command):
     # one line per distinct warning (a tiny class, ...)
     for message in dict.fromkeys(_one_line(w.message) for w in caught):
         print(f"{PROG} compare: warning: {message}", file=sys.stderr)
-    return finish()
+    return _print_results(results, description, args.out)
 
 
-def _compare(compare, contenders, X, y, splits, args, callback):
-    # a failing fit is a row of the table, not an exception: what raises here
-    # is the validation of the data, one line for the user
-    try:
-        _call_compare(compare, contenders, X, y, splits, args, callback)
-    except ValueError as exc:
-        raise CommandLineError(_one_line(exc)) from exc
-
-
-def _call_compare(compare, contenders, X, y, splits, args, callback):
-    many_shot, few_shot = args.shot_thresholds
-    compare(
-        contenders,
-        X,
-        y,
-        cv=splits,
-        n_jobs=args.n_jobs,
-        random_state=args.seed,
-        many_shot=many_shot,
-        few_shot=few_shot,
-        categorical=args.categorical,
-        preprocess=True,  # the CLI runs built-in contenders only
-        progress=not args.no_progress,
-        callback=callback,
-    )
-
-
-def _finish(
-    args, command, directory, rows, per_class, per_split, description, y, splits,
-    started, build_table, interrupted,
-):  # fmt: skip
-    """Write the whole tables, results.md, plots and report; print; exit status."""
-    import pandas as pd
-
-    from .compare.markdown import (
-        display_table,
-        failure_summary,
-        machine_description,
-        results_markdown,
-        statistics_summary,
-    )
-
-    if not rows:
-        return 130 if interrupted else 0
-    per_class = pd.concat(per_class, ignore_index=True)
-    per_split = pd.concat(per_split, ignore_index=True)
-    table = build_table(rows, per_split)
-    written = directory.write_table(table, per_class, per_split)
-    many_shot, few_shot = args.shot_thresholds
-    failures = failure_summary(table)
-    statistics = statistics_summary(table, per_split)
-    meta = {
-        "command": command,
-        "data": description,
-        "class_counts": _class_counts(y, splits),
-        "machine": machine_description(),
-        "settings": (
-            f"{len(splits)} split(s), seed {args.seed}, n_jobs {args.n_jobs}"
-            f"{f', Dask scheduler {args.scheduler}' if args.scheduler else ''}, "
-            f"shot thresholds many > {many_shot}, few < {few_shot}"
-            f"{'; interrupted, finished contenders only' if interrupted else ''}"
-        ),
-        "failures": failures,
-        "statistics": statistics,
-        "wall_time": f"{time.perf_counter() - started:.1f} s",
-    }
-    markdown = results_markdown(
-        table, meta=meta, many_shot=many_shot, few_shot=few_shot
-    )
-    written.append(directory.write_text("results.md", markdown))
-    written += _write_plots_and_report(
-        directory, table, per_class, meta, plots=not args.no_plots
-    )
-    if interrupted:
-        return 130
+def _print_results(results, description, out):
+    """Print the table and the summaries; the exit status."""
+    table = results.table
+    if table.empty:
+        return 0
     print(f"\n{description}\n")
-    print(display_table(table).to_string(index=False))
-    if statistics:
-        print(f"\n{statistics}")
-    if failures:
-        print(f"\nFailures: {failures}")
-    names = ", ".join(path.name for path in written)
-    print(f"\nWrote {names} to {args.out} ({meta['wall_time']})")
+    print(results.display().to_string(index=False))
+    if results.meta.get("statistics"):
+        print(f"\n{results.meta['statistics']}")
+    if results.meta.get("failures"):
+        print(f"\nFailures: {results.meta['failures']}")
+    names = ", ".join(path.name for path in results.files)
+    print(f"\nWrote {names} to {out} ({results.meta['wall_time']})")
     if (table["n_failed"] == table["n_splits"]).all():
         print(
             f"{PROG} compare: error: every contender failed; see the failures "

@@ -37,7 +37,6 @@ Examples
 """
 
 import math
-import os
 import sys
 import textwrap
 from pathlib import Path
@@ -559,19 +558,25 @@ def plot_per_class_recall(per_class, *, contenders=None, table=None, ax=None):
     return ax
 
 
-def _class_ticks(counts, room=54):
-    """Tick labels "size\\n(class)"; every k-th one when they would collide.
+#: Classes labelled one by one under a panel; more get every k-th label.
+_MAX_CLASS_LABELS = 40
+_CLASS_LABEL_WIDTH = 40
 
-    ``room``: about how many characters fit side by side under a panel.
+
+def _class_ticks(counts):
+    """Tick labels ``"class (size)"``, one per class, written upright.
+
+    Every class is named, its label cut (in the middle) only past 40
+    characters, so the worst and the best class can be read off the axis;
+    past 40 classes, every k-th one.
     """
-    sizes = ["?" if pd.isna(count) else f"{count:.0f}" for count in counts]
-    names = [f"({_shorten(label, 10)})" for label in counts.index]
-    width = max([len(text) for text in [*sizes, *names]], default=1) + 1
-    step = max(1, math.ceil(len(counts) / max(2, room // width)))
-    return [
-        f"{size}\n{name}" if i % step == 0 else ""
-        for i, (size, name) in enumerate(zip(sizes, names))
+    labels = [
+        f"{_shorten(label, _CLASS_LABEL_WIDTH, middle=True)} "
+        f"({'?' if pd.isna(count) else f'{count:.0f}'})"
+        for label, count in counts.items()
     ]
+    step = max(1, math.ceil(len(labels) / _MAX_CLASS_LABELS))
+    return [text if i % step == 0 else "" for i, text in enumerate(labels)]
 
 
 def plot_per_class_recall_panels(
@@ -580,8 +585,10 @@ def plot_per_class_recall_panels(
     """Per-class recall as small multiples: one panel per contender.
 
     The classes are on the x axis, smallest training set first, each tick
-    labelled with the class's mean number of training examples over the
-    splits and the class label; the y axis is the recall on the test data,
+    labelled with the class label and its mean number of training examples
+    over the splits, ``"class (size)"``, written upright so that every
+    class is named in full (up to 40 classes; labels past 40 characters
+    are cut in the middle); the y axis is the recall on the test data,
     averaged over the splits. Panels follow the order of ``table`` (best
     first in the output of :func:`sklearn_lt.compare.compare`); their
     titles give the rank and the balanced accuracy. This package's
@@ -655,7 +662,7 @@ def plot_per_class_recall_panels(
     >>> [ax.get_title(loc="left").splitlines()[0] for ax in fig.axes]
     ['1. ours', '2. base']
     >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    ['10\\n(b)', '100\\n(a)']
+    ['b (10)', 'a (100)']
     """
     _check_columns(
         per_class, ["contender", "class", "train_count", "recall"], "per_class"
@@ -681,12 +688,15 @@ def plot_per_class_recall_panels(
     reference = _best_baseline(table, recall) if has_family else None
 
     n = max(len(contenders), 1)
-    ncols = max(1, min(int(ncols), n))
+    tick_labels = _class_ticks(counts)
+    ncols = _panels_ncols(n, ncols, len(counts))
     nrows = math.ceil(n / ncols)
     if figure is None:
         import matplotlib.pyplot as plt
 
-        figure = plt.figure(figsize=_panels_size(n, ncols), layout="constrained")
+        figure = plt.figure(
+            figsize=_panels_size(n, ncols, tick_labels), layout="constrained"
+        )
     axes = figure.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
     axes = axes.ravel()
     for ax in axes[len(contenders) :]:
@@ -696,7 +706,6 @@ def plot_per_class_recall_panels(
         ax.set_axis_off()
         ax.text(0.5, 0.5, "no per-class results", ha="center", va="center")
         return figure
-    tick_labels = _class_ticks(counts)
     for rank, (ax, name) in enumerate(zip(axes, contenders), start=1):
         facts = rows.get(name, {})
         family = families[name]
@@ -774,7 +783,7 @@ def plot_per_class_recall_panels(
                     fontsize="x-small",
                     color=FAILED_COLOR,
                 )
-        ax.set_xticks(x, labels=tick_labels, fontsize="x-small")
+        ax.set_xticks(x, labels=tick_labels, fontsize="x-small", rotation=90)
         ax.tick_params(axis="x", labelbottom=True)
         ax.grid(True, alpha=0.3)
     # Tick labels only on the lowest panel of each column.
@@ -795,7 +804,7 @@ def plot_per_class_recall_panels(
             )
             + textwrap.wrap(
                 "x axis: the classes, smallest training set first, labelled "
-                "'training examples (class)'",
+                "'class (training examples)'",
                 chars,
             )
         ),
@@ -805,11 +814,28 @@ def plot_per_class_recall_panels(
     return figure
 
 
-def _panels_size(n, ncols):
-    """Figure size (inches) of ``n`` panels in rows of ``ncols``."""
+def _panel_width(n_classes):
+    """Inches a panel needs for ``n_classes`` upright labels (at least 3.3)."""
+    return max(3.3, 0.6 + 0.14 * min(n_classes, _MAX_CLASS_LABELS))
+
+
+def _panels_ncols(n, ncols, n_classes):
+    """Panels per row: at most ``ncols``, and the rows at most 20 inches."""
+    fit = max(1, int(20 // _panel_width(n_classes)))
+    return max(1, min(int(ncols), max(n, 1), fit))
+
+
+def _panels_size(n, ncols, tick_labels=()):
+    """Figure size (inches) of ``n`` panels in rows of ``ncols``.
+
+    Wide enough for one upright label per class, tall enough for the
+    longest label under the lowest panels.
+    """
     n = max(n, 1)
     ncols = max(1, min(ncols, n))
-    return 0.8 + 3.3 * ncols, 1.3 + 2.5 * math.ceil(n / ncols)
+    longest = max((len(text) for text in tick_labels), default=6)
+    width = 0.8 + _panel_width(len(tick_labels)) * ncols
+    return width, 1.3 + 2.5 * math.ceil(n / ncols) + 0.065 * longest
 
 
 def _best_baseline(table, recall):
@@ -897,14 +923,12 @@ def _panels_legend(figure, has_family, families, reference):
 
 
 def _save(figure, path, dpi):
-    """Save ``figure`` to ``path`` through a temporary file (no half PNG)."""
+    """Save ``figure`` to ``path`` atomically, with umask permissions."""
+    from ._atomic import atomic_write
+
     path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        figure.savefig(partial, dpi=dpi, format="png")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_write(path, "wb") as file:
+        figure.savefig(file, dpi=dpi, format="png")
     return path
 
 
@@ -971,15 +995,27 @@ def write_plots(out_dir, table, per_class, *, dpi=120):
             file=sys.stderr,
         )
         return []
+    out_dir = Path(out_dir)
+    written = []
+    for name, figure in _plot_figures(table, per_class).items():
+        written.append(_save(figure, out_dir / name, dpi))
+    return written
+
+
+def _plot_figures(table, per_class):
+    """``{file name: Figure}`` of the two plots, drawn off-screen."""
+    _require_matplotlib()
     from matplotlib.figure import Figure
 
-    out_dir = Path(out_dir)
     n = len(table)
     figure = Figure(figsize=(9, 1.4 + 0.34 * max(n, 1)), layout="constrained")
     plot_balanced_accuracy(table, ax=figure.add_subplot())
-    written = [_save(figure, out_dir / "balanced_accuracy.png", dpi)]
+    figures = {"balanced_accuracy.png": figure}
     n_panels = len(dict.fromkeys([*table["contender"], *per_class["contender"]]))
-    figure = Figure(figsize=_panels_size(n_panels, 4), layout="constrained")
-    plot_per_class_recall_panels(per_class, table, figure=figure)
-    written.append(_save(figure, out_dir / "per_class_recall.png", dpi))
-    return written
+    _, counts = _mean_recall(per_class)
+    labels = _class_ticks(counts)
+    ncols = _panels_ncols(n_panels, 4, len(counts))
+    figure = Figure(figsize=_panels_size(n_panels, ncols, labels), layout="constrained")
+    plot_per_class_recall_panels(per_class, table, figure=figure, ncols=ncols)
+    figures["per_class_recall.png"] = figure
+    return figures

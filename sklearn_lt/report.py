@@ -35,12 +35,13 @@ True
 import base64
 import html
 import math
-import os
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+
+from ._atomic import atomic_write
 
 __all__ = ["write_html_report"]
 
@@ -137,13 +138,20 @@ def _text(value):
     return html.escape(str(value), quote=True)
 
 
-def _number(value, digits=3):
+#: What an empty cell says: the contender failed, or the score does not apply
+#: (a shot group without a class, a class absent from the test splits).
+FAILED = '<span class="bad" title="the contender failed on a split">failed</span>'
+NOT_APPLICABLE = '<span class="muted" title="{why}">n/a</span>'
+
+
+def _number(value, digits=3, *, missing=None):
+    """``value`` rounded; a missing one as ``missing`` (default: n/a)."""
     try:
         value = float(value)
     except (TypeError, ValueError):
-        return '<span class="muted">–</span>'
+        value = math.nan
     if not math.isfinite(value):
-        return '<span class="muted" title="no value">–</span>'
+        return missing or NOT_APPLICABLE.format(why="no value")
     return f"{value:.{digits}f}"
 
 
@@ -256,7 +264,14 @@ def _results_table(table):
                 if std is not None and math.isfinite(float(std))
                 else ""
             )
-            cells.append(f'<td class="num"{title}>{_number(value, digits)}</td>')
+            if status and not metric.endswith("_seconds"):
+                missing = FAILED
+            elif metric.endswith("_shot_recall"):
+                missing = NOT_APPLICABLE.format(why="no class in this shot group")
+            else:
+                missing = None
+            number = _number(value, digits, missing=missing)
+            cells.append(f'<td class="num"{title}>{number}</td>')
         if "n_splits" in columns:
             cells.append(f'<td class="num">{_text(_row_value(row, "n_splits"))}</td>')
         if has_error:
@@ -277,9 +292,12 @@ def _results_table(table):
     )
 
 
-def _recall_cell(value):
+def _recall_cell(value, failed=False):
     if value is None or not math.isfinite(value):
-        return '<td class="num"><span class="muted">–</span></td>'
+        if failed:
+            return f'<td class="num">{FAILED}</td>'
+        why = "no test example of this class"
+        return f'<td class="num">{NOT_APPLICABLE.format(why=why)}</td>'
     # white at recall 1, deepening to orange-red at 0.5 and below: the weak
     # classes stand out; the text stays dark
     level = min(max((1.0 - value) / 0.5, 0.0), 1.0)
@@ -289,8 +307,12 @@ def _recall_cell(value):
     )
 
 
-def _per_class_table(per_class, order):
-    """Mean recall over splits, contenders x classes (smallest class first)."""
+def _per_class_table(per_class, order, failed=()):
+    """Mean recall over splits, contenders x classes (smallest class first).
+
+    ``failed``: the contenders that failed on a split (their missing cells
+    say "failed"; other missing cells "n/a").
+    """
     needed = {"contender", "class", "train_count", "recall"}
     if per_class is None or not needed <= set(per_class.columns) or per_class.empty:
         return ""
@@ -307,14 +329,15 @@ def _per_class_table(per_class, order):
     rows = []
     for name in names:
         values = recall.loc[name].to_numpy(dtype=float)
-        cells = "".join(_recall_cell(float(v)) for v in values)
+        cells = "".join(_recall_cell(float(v), name in failed) for v in values)
         rows.append(f"<tr><td>{_text(name)}</td>{cells}</tr>")
     return (
         "<h2>Per-class recall</h2>\n"
         '<p class="lead">Recall on the test data, mean over the splits; the '
         "classes from the smallest training set to the largest (the tail on "
-        "the left); the weaker the recall, the redder the cell. A dash: no "
-        "recall (the contender failed).</p>\n"
+        "the left); the weaker the recall, the redder the cell. "
+        "<i>failed</i>: the contender failed on a split; <i>n/a</i>: no test "
+        "example of the class.</p>\n"
         '<div class="scroll"><table class="recall"><thead><tr>'
         + head
         + "</tr></thead><tbody>\n"
@@ -335,13 +358,18 @@ def _image(path, caption):
         data = path.read_bytes()
     except OSError:
         return ""
+    return _image_data(data, path.name, caption)
+
+
+def _image_data(data, name, caption):
+    """A ``<figure>`` with the PNG bytes ``data`` inline, or "" if not a PNG."""
     if not data.startswith(_PNG_SIGNATURE):
         return ""
     encoded = base64.b64encode(data).decode("ascii")
     return (
         f'<figure><img src="data:image/png;base64,{encoded}" '
         f'alt="{_text(caption)}"><figcaption>{_text(caption)} '
-        f"({_text(path.name)})</figcaption></figure>"
+        f"({_text(name)})</figcaption></figure>"
     )
 
 
@@ -369,7 +397,7 @@ def _headline(table):
     return f"<p>{sentence[0].upper()}{sentence[1:]}.</p>"
 
 
-def write_html_report(path, table, per_class=None, meta=None):
+def write_html_report(path, table, per_class=None, meta=None, *, images=None):
     """Write one self-contained ``report.html`` of a comparison.
 
     The page has a title, a headline (``meta["statistics"]``, or without
@@ -406,6 +434,10 @@ def write_html_report(path, table, per_class=None, meta=None):
         ``"command"``, ``"data"``, ``"class_counts"``, ``"settings"``,
         ``"machine"``, ``"wall_time"``, ``"failures"`` (a paragraph) and
         ``"statistics"`` (a sentence).
+
+    images : mapping of str to bytes, default=None
+        PNG files to embed, by file name (``"balanced_accuracy.png"``,
+        ``"per_class_recall.png"``), instead of the files beside ``path``.
 
     Returns
     -------
@@ -495,11 +527,21 @@ def write_html_report(path, table, per_class=None, meta=None):
     if run:
         parts += ["<h2>The run</h2>", '<dl class="run">', *run, "</dl>"]
     parts += ["<h2>Results</h2>", _results_table(table)]
-    figures = [_image(path.parent / name, caption) for name, caption in PLOTS]
+    if images is None:
+        figures = [_image(path.parent / name, caption) for name, caption in PLOTS]
+    else:
+        figures = [
+            _image_data(images[name], name, caption)
+            for name, caption in PLOTS
+            if name in images
+        ]
     figures = [figure for figure in figures if figure]
     if figures:
         parts += ["<h2>Plots</h2>", *figures]
-    parts.append(_per_class_table(per_class, list(table["contender"])))
+    failed = set()
+    if "n_failed" in table.columns:
+        failed = set(table.loc[table["n_failed"].fillna(0) > 0, "contender"])
+    parts.append(_per_class_table(per_class, list(table["contender"]), failed))
     from . import __version__
 
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -509,10 +551,6 @@ def write_html_report(path, table, per_class=None, meta=None):
     )
     parts.append("</main></body></html>\n")
 
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        partial.write_text("\n".join(parts), encoding="utf-8")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_write(path, "w", encoding="utf-8") as file:
+        file.write("\n".join(parts))
     return path

@@ -15,6 +15,7 @@ from sklearn_lt.plotting import (  # noqa: E402
     BASELINE_COLOR,
     BASELINE_LINE_COLOR,
     OURS_COLOR,
+    _plot_figures,
     plot_balanced_accuracy,
     plot_per_class_recall,
     plot_per_class_recall_panels,
@@ -198,7 +199,7 @@ def test_panels_show_class_sizes_smallest_first(per_class):
     ax = fig.axes[0]
     # mean training counts 6, 30, 105 (classes 2, 1, 0)
     labels = [label.get_text() for label in ax.get_xticklabels()]
-    assert labels == ["6\n(2)", "30\n(1)", "105\n(0)"]
+    assert labels == ["2 (6)", "1 (30)", "0 (105)"]
     (line,) = ax.get_lines()
     np.testing.assert_allclose(line.get_ydata(), [0.5, 0.6, 0.85])
 
@@ -393,3 +394,55 @@ def test_missing_matplotlib_gives_an_install_hint(per_class, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(ImportError, match=r"pip install \"sklearn-lt\[plots\]\""):
         plot_per_class_recall(per_class)
+
+
+OLIVE_AREAS = {  # dslabs/olive: the nine areas and their rows
+    "North-Apulia": 25, "Calabria": 56, "South-Apulia": 206, "Sicily": 36,
+    "Inland-Sardinia": 65, "Coast-Sardinia": 33, "East-Liguria": 50,
+    "West-Liguria": 50, "Umbria": 51,
+}  # fmt: skip
+
+
+def test_per_class_recall_png_names_every_class_in_full(tmp_path):
+    """On olive's nine areas every class is labelled, untruncated, unclipped,
+    without overlaps (the old plot labelled 3 of 9, cut to 10 characters)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rng = np.random.RandomState(0)
+    names = list(OLIVE_AREAS)
+    contenders = [f"model_{i}" for i in range(6)]
+    per_class = pd.DataFrame(
+        [
+            {"contender": c, "split": 0, "class": name,
+             "train_count": int(0.8 * OLIVE_AREAS[name]),
+             "recall": rng.uniform(0.3, 1)}
+            for c in contenders for name in names
+        ]
+    )  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "contender": contenders,
+            "family": ["baseline"] * 6,
+            "balanced_accuracy_mean": np.linspace(0.9, 0.7, 6),
+            "balanced_accuracy_std": 0.01,
+        }
+    )
+    write_plots(tmp_path, table, per_class)
+    figure = _plot_figures(table, per_class)["per_class_recall.png"]
+    FigureCanvasAgg(figure).draw()
+    renderer = figure.canvas.get_renderer()
+    page = figure.bbox
+    bottom = [ax for ax in figure.axes if ax.xaxis.get_tick_params()["labelbottom"]]
+    for ax in bottom:
+        labels = [t for t in ax.get_xticklabels() if t.get_text()]
+        texts = [t.get_text() for t in labels]
+        expected = sorted(names, key=lambda n: (OLIVE_AREAS[n], n))
+        assert [t.rsplit(" (", 1)[0] for t in texts] == expected
+        assert "Inland-Sardinia (52)" in texts and "South-Apulia (164)" in texts
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        for box in boxes:  # inside the figure
+            assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1
+            assert box.y0 >= page.y0 - 1
+        for left, right in zip(boxes, boxes[1:]):
+            assert left.x1 <= right.x0 + 0.5  # no overlap
+    assert (tmp_path / "per_class_recall.png").read_bytes().startswith(b"\x89PNG")

@@ -216,7 +216,7 @@ def test_meta_fields_shown_and_empty_ones_skipped(tmp_path, table, per_class):
 def test_per_class_table_classes_smallest_first(tmp_path, table, per_class):
     page = parse(write(tmp_path, table, per_class))
     recall_rows = [cells for css, cells in page.rows if not css]
-    assert recall_rows == [["ours_la", "0.50", "0.95"], ["smote", "–", "–"]]
+    assert recall_rows == [["ours_la", "0.50", "0.95"], ["smote", "failed", "failed"]]
 
 
 def test_without_images_meta_or_optional_columns(tmp_path):
@@ -295,3 +295,51 @@ def test_headline_names_the_best_of_each_family_unless_statistics_given(
     text = " ".join(" ".join(page.text).split())
     assert "ours_la vs best baseline: +0.050." in text
     assert "Best sklearn_lt contender" not in text
+
+
+def test_not_applicable_and_failed_cells_read_differently(tmp_path):
+    """A shot group without a class is n/a; a failed contender's score failed."""
+    table = pd.DataFrame(
+        {
+            "contender": ["ok", "broken"],
+            "family": ["baseline", "baseline"],
+            "n_splits": [2, 2],
+            "n_failed": [0, 2],
+            "error": ["", "ValueError: boom"],
+            "balanced_accuracy_mean": [0.8, np.nan],
+            "balanced_accuracy_std": [0.0, np.nan],
+            "many_shot_recall_mean": [0.9, np.nan],
+            "few_shot_recall_mean": [np.nan, np.nan],  # ok: no few-shot class
+            "fit_seconds_mean": [0.1, 0.2],
+        }
+    )
+    per_class = pd.DataFrame(
+        {
+            "contender": ["ok", "ok", "broken", "broken"],
+            "split": 0,
+            "class": ["a", "b"] * 2,
+            "train_count": [10, 5] * 2,
+            "recall": [np.nan, 0.5, np.nan, np.nan],  # ok: no test row of a
+        }
+    )
+    page = parse(write(tmp_path, table, per_class, meta={}, images=False))
+    rows = dict((cells[1], cells) for _, cells in result_rows(page))
+    assert rows["ok"][3:6] == ["0.800 ± 0.000", "0.900", "n/a"]
+    assert rows["broken"][3:6] == ["failed (2/2 splits)", "failed", "failed"]
+    assert "–" not in "".join(page.text)
+    recall_rows = [cells for css, cells in page.rows if not css]
+    # classes smallest first: b (5), a (10)
+    assert recall_rows == [["ok", "0.50", "n/a"], ["broken", "failed", "failed"]]
+
+
+def test_images_given_in_memory_are_embedded(tmp_path, table):
+    path = write_html_report(
+        tmp_path / "report.html",
+        table,
+        None,
+        images={"per_class_recall.png": tiny_png()},
+    )
+    sources = [attrs["src"] for tag, attrs in parse(path).tags if tag == "img"]
+    assert len(sources) == 1
+    assert base64.b64decode(sources[0].split(",", 1)[1]) == tiny_png()
+    assert list(tmp_path.iterdir()) == [path]  # nothing written beside it

@@ -1,6 +1,10 @@
 """A fair side-by-side comparison of classifiers on long-tailed data.
 
-:func:`compare` runs every contender through the same train/test splits and
+:class:`Comparison` is the entry point for a notebook or a script (what
+``sklearn-lt compare`` runs): the data, the contenders, the splits, then
+``.run(out=None, resume=False, overwrite=False)``, which returns a
+:class:`ComparisonResults` with ``.table``, ``.per_class``, ``.per_split``,
+``.to_html(path)`` and ``.plot()``. :func:`compare` runs every contender through the same train/test splits and
 returns one row per contender with the mean and standard deviation over the
 splits of the metrics the long-tail literature reports:
 
@@ -28,6 +32,8 @@ while leaving the test folds as they are.
 
 The parts, one concept per module:
 
+* :mod:`~sklearn_lt.compare.study`: :class:`Comparison` and
+  :class:`ComparisonResults`, the Python API of ``sklearn-lt compare``;
 * :mod:`~sklearn_lt.compare.contenders`: the default field
   (:func:`default_contenders`), names, one-line descriptions;
 * :mod:`~sklearn_lt.compare.tables`: reading a table (:func:`read_table`:
@@ -64,14 +70,17 @@ from .contenders import (
     resolve_contenders,
 )
 from .run import ContenderFailedWarning, build_table, compare, error_line
-from .scoring import METRICS
+from .scoring import METRICS, shot_thresholds
 from .splits import LongTailedCV, digits_lt_split
+from .study import Comparison, ComparisonResults
 from .tables import TableWarning, read_table
 
 __all__ = [
     "METRICS",
     "MLP_EPOCHS",
     "MLP_SETTINGS",
+    "Comparison",
+    "ComparisonResults",
     "ContenderFailedWarning",
     "LongTailedCV",
     "TableWarning",
@@ -84,4 +93,5 @@ __all__ = [
     "error_line",
     "read_table",
     "resolve_contenders",
+    "shot_thresholds",
 ]

@@ -47,7 +47,7 @@ _TESTS = {
 
 
 def _format(value, digits=3):
-    return "nan" if value is None or np.isnan(value) else f"{value:.{digits}f}"
+    return "n/a" if value is None or np.isnan(value) else f"{value:.{digits}f}"
 
 
 def display_table(table):
@@ -277,7 +277,7 @@ def machine_description():
     )
 
 
-def results_markdown(table, *, meta, many_shot=100, few_shot=20):
+def results_markdown(table, *, meta, many_shot=None, few_shot=None):
     """The text of ``results.md``.
 
     Parameters
@@ -290,13 +290,18 @@ def results_markdown(table, *, meta, many_shot=100, few_shot=20):
         ``failures``, ``statistics``, ``wall_time`` (missing or empty keys
         are left out).
 
-    many_shot, few_shot : int
-        The shot-group thresholds, for the explanation.
+    many_shot, few_shot : float, default=None
+        The shot-group thresholds, for the explanation. None: those of
+        ``table.attrs["shot_thresholds"]`` (set by
+        :func:`~sklearn_lt.compare.compare`), else 100 and 20.
 
     Returns
     -------
     markdown : str
     """
+    default = table.attrs.get("shot_thresholds", (100, 20))
+    many_shot = default[0] if many_shot is None else many_shot
+    few_shot = default[1] if few_shot is None else few_shot
     lines = ["# sklearn-lt compare", ""]
     for key, label in META_FIELDS:
         value = meta.get(key, "")
@@ -309,8 +314,10 @@ def results_markdown(table, *, meta, many_shot=100, few_shot=20):
     lines += [
         "Sorted by balanced accuracy (mean ± std over the splits); the other "
         "columns are means over the splits. Shot groups by training examples "
-        f"per class: many > {many_shot}, medium {few_shot}-{many_shot}, "
-        f"few < {few_shot}; `no class` marks a group without a class.",
+        f"per class: many > {many_shot:g}, medium {few_shot:g}-{many_shot:g}, "
+        f"few < {few_shot:g}; `no class` marks a group without a class, "
+        "`failed` a contender that failed on a split, `n/a` a value that "
+        "does not apply.",
         "",
         markdown_table(display_table(table)),
         "",

@@ -32,6 +32,7 @@ from .scoring import (
     _extra_scorers,
     _LongTailScorer,
     _shot_recalls,
+    shot_thresholds,
 )
 from .stats import paired_comparison
 
@@ -73,8 +74,8 @@ def compare(
     n_jobs=None,
     drop=None,
     random_state=0,
-    many_shot=100,
-    few_shot=20,
+    many_shot="auto",
+    few_shot="auto",
     categorical=None,
     preprocess="auto",
     error_score=np.nan,
@@ -132,24 +133,31 @@ def compare(
     random_state : int or None, default=0
         Seed of the default contenders and of an int ``cv``.
 
-    many_shot : int, default=100
+    many_shot : "auto" or float, default="auto"
         Classes with more training examples than this are many-shot.
+        ``"auto"``: scaled to the data, from the training class sizes
+        (:func:`~sklearn_lt.compare.shot_thresholds`: the largest class is
+        many-shot whenever the classes differ in size). The literature's
+        fixed groups are ``many_shot=100, few_shot=20``.
 
-    few_shot : int, default=20
-        Classes with fewer training examples than this are few-shot.
+    few_shot : "auto" or float, default="auto"
+        Classes with fewer training examples than this are few-shot;
+        ``"auto"`` as for ``many_shot`` (the smallest class is few-shot
+        whenever the classes differ in size).
 
     categorical : list of column names, default=None
         Numeric columns of a DataFrame ``X`` to treat as categorical
         (integer codes); non-numeric columns always are.
 
-    preprocess : "auto" or bool, default="auto"
+    preprocess : "auto", bool or collection of str, default="auto"
         Which contenders get the per-fold preprocessing step when ``X`` is
         a DataFrame. ``"auto"``: the built-in contenders (picked by name, or
         all of them when ``contenders`` is None); estimators you pass
         yourself (``(name, estimator)`` pairs or a mapping) are used as
         given, so a pipeline with its own ``ColumnTransformer`` and
         :func:`~sklearn.compose.make_column_selector` sees the DataFrame.
-        True: every contender; False: none.
+        True: every contender; False: none; a collection of names: those
+        contenders.
 
     error_score : "raise" or float, default=np.nan
         What a split whose fit (or prediction) fails scores. With a number,
@@ -190,7 +198,8 @@ def compare(
         ``diff_vs_best_baseline`` and ``p_value`` (NaN for baselines).
         Scores lie in [0, 1] (NaN for an empty shot group or a failed
         split); the standard deviation is the population one (``ddof=0``),
-        as in ``GridSearchCV``.
+        as in ``GridSearchCV``. ``table.attrs["shot_thresholds"]`` holds
+        the ``(many_shot, few_shot)`` thresholds used.
 
     per_class : pandas.DataFrame
         Only if ``return_per_class``: one row per contender, split and class
@@ -244,10 +253,8 @@ def compare(
     >>> table["n_failed"].tolist()
     [0, 0]
     """
-    if few_shot > many_shot:
-        raise ValueError(
-            f"few_shot={few_shot} must not be larger than many_shot={many_shot}."
-        )
+    if not any(isinstance(value, str) for value in (many_shot, few_shot)):
+        shot_thresholds([], many_shot, few_shot)  # the numbers, checked early
     contenders_arg = contenders
     contenders = resolve_contenders(contenders, drop=drop, random_state=random_state)
     extra = _extra_scorers(scoring)
@@ -260,17 +267,8 @@ def compare(
     y_array = column_or_1d(y)
     check_classification_targets(y_array)
     labels = np.unique(y_array)
-    if preprocess not in ("auto", True, False):
-        raise ValueError(
-            f'preprocess must be "auto", True or False; got {preprocess!r}.'
-        )
+    front = _front_names(preprocess, contenders_arg, contenders)
     if isinstance(X, pd.DataFrame):
-        builtin = _builtin_names(contenders_arg, contenders)
-        front = {
-            name
-            for name in contenders
-            if preprocess is True or (preprocess == "auto" and name in builtin)
-        }
         numeric, categorical = column_kinds(X, categorical)
         if front:
             check_finite_features(X, numeric)
@@ -290,6 +288,11 @@ def compare(
     if isinstance(cv, Integral):
         cv = StratifiedKFold(cv, shuffle=True, random_state=random_state)
     splits = list(check_cv(cv, y_array, classifier=True).split(X, y_array))
+    mean_counts = np.mean(
+        [[np.sum(y_array[train] == label) for label in labels] for train, _ in splits],
+        axis=0,
+    )
+    many_shot, few_shot = shot_thresholds(mean_counts, many_shot, few_shot)
     scorer = _LongTailScorer(labels, extra)
 
     rows, per_class, per_split = [], [], []
@@ -308,6 +311,7 @@ def compare(
 
     _run_fits(fitted, X, y, splits, scorer, n_jobs, error_score, progress, finished)
     table = build_table(rows, pd.concat(per_split, ignore_index=True))
+    table.attrs["shot_thresholds"] = (many_shot, few_shot)
     outputs = [table]
     if return_per_class:
         outputs.append(pd.concat(per_class, ignore_index=True))
@@ -325,6 +329,69 @@ def _builtin_names(given, resolved):
     if isinstance(given, Mapping):
         return set()
     return {item for item in given if isinstance(item, str)}
+
+
+def _front_names(preprocess, given, resolved):
+    """The contenders that get the preprocessing front end (on a DataFrame)."""
+    if isinstance(preprocess, str) and preprocess == "auto":
+        return _builtin_names(given, resolved)
+    if preprocess is True or preprocess is False:
+        return set(resolved) if preprocess else set()
+    if isinstance(preprocess, (list, tuple, set, frozenset)) and all(
+        isinstance(name, str) for name in preprocess
+    ):
+        unknown = sorted(set(preprocess) - set(resolved))
+        if unknown:
+            raise ValueError(
+                f"preprocess names unknown contender(s) {unknown}; the "
+                f"contenders are: {', '.join(resolved)}."
+            )
+        return set(preprocess)
+    raise ValueError(
+        'preprocess must be "auto", True, False or a list of contender names; '
+        f"got {preprocess!r}."
+    )
+
+
+#: Packages whose estimators take every core when ``n_jobs`` is None or
+#: negative, whatever the joblib worker's share (LightGBM counts the physical
+#: cores itself; OMP_NUM_THREADS does not bound it).
+_OWN_THREAD_POOLS = ("lightgbm", "xgboost")
+
+
+def _bound_threads(estimator):
+    """Give LightGBM / XGBoost parts of ``estimator`` this worker's threads.
+
+    scikit-learn's OpenMP code and torch (:mod:`sklearn_lt._threads`) follow
+    the share of the cores that joblib gives each worker; LightGBM with
+    ``n_jobs=None`` takes every physical core in every worker. Their
+    ``n_jobs`` (when None or negative) becomes the same budget,
+    :func:`sklearn_lt._threads.thread_budget`. ``estimator`` is a clone;
+    a positive ``n_jobs`` the user set is kept.
+    """
+    if not hasattr(estimator, "get_params"):
+        return estimator
+    parts = [("", estimator)] + [
+        (key, value)
+        for key, value in estimator.get_params(deep=True).items()
+        if hasattr(value, "get_params")
+    ]
+    updates = {}
+    for key, part in parts:
+        if type(part).__module__.split(".")[0] not in _OWN_THREAD_POOLS:
+            continue
+        n_jobs = part.get_params(deep=False).get("n_jobs", 0)
+        if n_jobs is None or (isinstance(n_jobs, Integral) and n_jobs < 0):
+            updates[f"{key}__n_jobs" if key else "n_jobs"] = _thread_budget()
+    if updates:
+        estimator.set_params(**updates)
+    return estimator
+
+
+def _thread_budget():
+    from .._threads import thread_budget
+
+    return thread_budget()
 
 
 def build_table(rows, per_split):
@@ -357,6 +424,7 @@ def _fit_and_score(estimator, X, y, train, test, scorer, error_score):
     """Fit on one split and score it; a failure is returned, not raised."""
     start = time.perf_counter()
     try:
+        _bound_threads(estimator)
         estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train))
         fit_seconds = time.perf_counter() - start
         scores = scorer(estimator, _safe_indexing(X, test), _safe_indexing(y, test))

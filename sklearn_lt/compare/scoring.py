@@ -8,6 +8,7 @@ computed with scikit-learn's and imbalanced-learn's own functions.
 
 import time
 from collections.abc import Mapping
+from numbers import Real
 
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, f1_score, get_scorer
@@ -15,7 +16,7 @@ from sklearn.utils.validation import column_or_1d
 
 from ..metrics import per_class_recall, worst_class_recall
 
-__all__ = ["METRICS", "SHOT_METRICS"]
+__all__ = ["METRICS", "SHOT_METRICS", "shot_thresholds"]
 
 #: The metrics of the result table, in column order (each gets ``_mean`` and
 #: ``_std`` columns).
@@ -119,3 +120,75 @@ def _shot_recalls(recall, train_counts, many_shot, few_shot):
         values = values[~np.isnan(values)]
         scores[name] = float(values.mean()) if values.size else np.nan
     return scores
+
+
+def shot_thresholds(class_counts, many_shot="auto", few_shot="auto"):
+    """The many-shot and few-shot thresholds, ``"auto"`` ones from the data.
+
+    The long-tail literature's groups (many-shot: more than 100 training
+    examples, few-shot: fewer than 20) suit ImageNet-LT's 5 to 1280 images
+    per class, not a table: on a binary table of 10,000 rows both classes
+    are many-shot, and on ``dslabs/olive`` (20 to 165 training rows per
+    class) no class is few-shot. ``"auto"`` scales the groups to the data:
+    it splits the range of the training class sizes, from the smallest
+    ``n_min`` to the largest ``n_max``, into three equal parts on a log
+    scale,
+
+    .. math::
+
+        \\text{few} = n_{min} (n_{max} / n_{min})^{1/3}, \\qquad
+        \\text{many} = n_{min} (n_{max} / n_{min})^{2/3},
+
+    so that, whenever the classes differ in size, the largest class is
+    many-shot and the smallest few-shot (on ImageNet-LT's 5 to 1280 this
+    gives 32 and 202, near the literature's 20 and 100). Classes of equal
+    size are all medium-shot.
+
+    Parameters
+    ----------
+    class_counts : array-like of shape (n_classes,)
+        Training examples per class (for several splits, their mean).
+
+    many_shot, few_shot : "auto" or float, default="auto"
+        A number is used as given.
+
+    Returns
+    -------
+    many_shot, few_shot : float
+        ``"auto"`` ones rounded to two decimals.
+        Classes with more than ``many_shot`` training examples are
+        many-shot, with fewer than ``few_shot`` few-shot.
+
+    Raises
+    ------
+    ValueError
+        If ``few_shot > many_shot`` or a threshold is neither ``"auto"``
+        nor a number.
+
+    Examples
+    --------
+    >>> from sklearn_lt.compare import shot_thresholds
+    >>> shot_thresholds([1000, 8000])  # 1000 * 8 ** (1/3), 1000 * 8 ** (2/3)
+    (4000.0, 2000.0)
+    >>> shot_thresholds([1000, 8000], many_shot=100, few_shot=20)
+    (100, 20)
+    """
+    counts = np.asarray(class_counts, dtype=float)
+    counts = counts[np.isfinite(counts) & (counts > 0)]
+    for name, value in (("many_shot", many_shot), ("few_shot", few_shot)):
+        if not (
+            (isinstance(value, str) and value == "auto")
+            or (isinstance(value, Real) and not isinstance(value, bool))
+        ):
+            raise ValueError(f'{name} must be "auto" or a number; got {value!r}.')
+    low = counts.min() if counts.size else 1.0
+    high = counts.max() if counts.size else 1.0
+    if many_shot == "auto":
+        many_shot = round(float(low * (high / low) ** (2 / 3)), 2)
+    if few_shot == "auto":
+        few_shot = round(float(low * (high / low) ** (1 / 3)), 2)
+    if few_shot > many_shot:
+        raise ValueError(
+            f"few_shot={few_shot:g} must not be larger than many_shot={many_shot:g}."
+        )
+    return many_shot, few_shot
