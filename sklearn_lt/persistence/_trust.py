@@ -122,9 +122,11 @@ _ABSTRACT_SCALARS = (
     np.flexible,
     np.character,
 )
-TYPE_ONLY_TYPES = frozenset(
-    [f"numpy.{t.__name__}" for t in _ABSTRACT_SCALARS]
-    + [f"builtins.{t.__name__}" for t in (object, bytes, complex)]
+TYPE_ONLY_TYPES = tuple(
+    sorted(
+        [f"numpy.{t.__name__}" for t in _ABSTRACT_SCALARS]
+        + [f"builtins.{t.__name__}" for t in (object, bytes, complex)]
+    )
 )
 """Types trusted only where the file uses them as a value (a ``TypeNode``).
 
@@ -132,7 +134,7 @@ Abstract NumPy scalar types and built-in types, as dtype selectors take them
 (``make_column_selector(dtype_include=np.number)``); the same name where
 the file would construct an object is refused."""
 
-VALIDATED_TYPES = frozenset([_TREE_PREDICTOR, *_BINARY_TREES])
+VALIDATED_TYPES = (_TREE_PREDICTOR, *_BINARY_TREES)
 """Types trusted because :func:`check_loaded` checks their content."""
 
 
@@ -262,8 +264,8 @@ def untrusted_types(payload, trusted=()):
     import skops.io as sio
 
     found = set(sio.get_untrusted_types(data=payload))
-    remaining = found - set(TRUSTED_TYPES) - set(trusted) - VALIDATED_TYPES
-    type_only = remaining & TYPE_ONLY_TYPES
+    remaining = found - set(TRUSTED_TYPES) - set(trusted) - set(VALIDATED_TYPES)
+    type_only = remaining & set(TYPE_ONLY_TYPES)
     if type_only:
         # Trusted as values only: take out the TypeNodes that name them and
         # ask skops again; a name left is used as something else.
