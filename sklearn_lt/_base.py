@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
+from skorch.callbacks import Callback
 
 from .losses import LOSSES, get_loss_class
 from .net import (
@@ -98,13 +99,9 @@ def _as_tensor(array):
         return torch.as_tensor(array)
 
 
-def _scaled_sample_weight(sample_weight, X):
-    """Validated non-negative weights as float32, scaled to a largest value of 1.
-
-    Every loss is a weighted mean, unchanged by a common factor on the
-    weights: the scaling keeps weights such as 1e38 or 1e-46 from
-    overflowing or vanishing in float32.
-    """
+def _checked_sample_weight(sample_weight, X):
+    """``sample_weight`` validated by scikit-learn (float64, non-negative,
+    one per row of ``X``), or None."""
     if sample_weight is None:
         return None
     sample_weight = _check_sample_weight(
@@ -112,7 +109,78 @@ def _scaled_sample_weight(sample_weight, X):
     )
     if not sample_weight.sum() > 0:
         raise ValueError("sample_weight must have at least one positive value.")
+    return sample_weight
+
+
+def _scaled_sample_weight(sample_weight):
+    """Checked weights as float32, scaled to a largest value of 1.
+
+    Every loss is a weighted mean ``sum_i w_i l_i / sum_i w_i``: a row of
+    weight 0 adds nothing to either sum (the same as dropping it), a weight
+    of 2 counts a row twice (the same as repeating it), and a common factor
+    on the weights changes nothing, so the scaling keeps weights such as
+    1e38 or 1e-46 from overflowing or vanishing in float32.
+    """
+    if sample_weight is None:
+        return None
     return (sample_weight / sample_weight.max()).astype(np.float32)
+
+
+def _rows_to_train(X, y_encoded, sample_weight):
+    """Drop the rows of weight 0, and the weights if the rest are all equal.
+
+    A row of weight 0 is then a dropped row for every loss, including the
+    terms where a row meets the other rows of its batch (ELM's contrastive
+    term), and for the minibatches: the same rows in the same batches. With
+    equal weights the weighted mean loss is the plain mean, computed as
+    without weights.
+    """
+    if sample_weight is None:
+        return X, y_encoded, None
+    keep = sample_weight > 0
+    if not keep.all():
+        X, y_encoded, sample_weight = X[keep], y_encoded[keep], sample_weight[keep]
+    if sample_weight.min() == sample_weight.max():
+        sample_weight = None
+    return X, y_encoded, sample_weight
+
+
+def _net_input(X, sample_weight):
+    """What the net trains on: ``X`` as a tensor, or with weights the dict
+    ``{"X": ..., "sample_weight": ...}`` of :class:`~sklearn_lt.LongTailNet`."""
+    X_in = _as_tensor(X)
+    if sample_weight is None:
+        return X_in
+    return {
+        "X": X_in,
+        "sample_weight": _as_tensor(_scaled_sample_weight(sample_weight)),
+    }
+
+
+def _class_counts(y_encoded, n_classes, sample_weight):
+    """Per-class counts as float64: the sum of ``sample_weight`` over each
+    class's rows, or the number of rows without weights."""
+    return np.bincount(y_encoded, weights=sample_weight, minlength=n_classes).astype(
+        np.float64
+    )
+
+
+def _loss_counts(class_counts):
+    """The counts the loss is built from: ``class_counts`` with classes of
+    count 0 (declared to ``partial_fit`` but not seen yet, or of zero total
+    weight) counted as the smallest positive count or one row, whichever is
+    less, so their margins and log-priors stay finite; counts are then
+    scaled up, if needed, so that the smallest is 1 (the losses count
+    rows). Priors, LDAM and VS margins and balanced weights are unchanged
+    by a common factor; without weights, or with integer weights, nothing
+    is scaled."""
+    counts = np.asarray(class_counts, dtype=np.float64)
+    positive = counts[counts > 0]
+    floor = min(1.0, positive.min()) if positive.size else 1.0
+    counts = np.where(counts > 0, counts, floor)
+    if counts.min() < 1:
+        counts = counts / counts.min()
+    return counts
 
 
 def _check_finite_output(values, X, what, offset=0, total=None):
@@ -135,6 +203,13 @@ def _check_finite_output(values, X, what, offset=0, total=None):
             "StandardScaler in a Pipeline)."
         )
     return values
+
+
+class _GivenClassCounts(Callback):
+    """Stands in for :class:`~sklearn_lt.net.ClassCountSetter` in the net of
+    ``fit``: the estimator has set ``criterion__class_counts`` from the
+    weighted counts, which the net, seeing only scaled weights, cannot
+    recount."""
 
 
 class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
@@ -240,7 +315,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 "This classifier needs samples of at least 2 classes in the "
                 f"data, but the data contains only one class: {classes[0]!r}."
             )
-        sample_weight = _scaled_sample_weight(sample_weight, X)
+        sample_weight = _checked_sample_weight(sample_weight, X)
         return X, y_encoded.astype(np.int64), classes, sample_weight
 
     def fit(self, X, y, sample_weight=None):
@@ -253,7 +328,10 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels (any hashable, sortable labels).
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative per-example weights.
+            Non-negative per-example weights, as repeated rows: they weight
+            each row's loss and the class counts that the loss's priors,
+            margins and class weights come from (``class_counts_``). Rows of
+            weight 0 are left out.
 
         Returns
         -------
@@ -271,19 +349,19 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         X, y_encoded, classes, sample_weight = self._validate_inputs(
             X, y, sample_weight
         )
-        n_samples, n_features = X.shape
-        n_classes = classes.size
+        n_features = X.shape[1]
         self.classes_ = classes
-        self.class_counts_ = np.bincount(y_encoded, minlength=n_classes)
+        self.class_counts_ = _class_counts(y_encoded, classes.size, sample_weight)
+        X, y_encoded, sample_weight = _rows_to_train(X, y_encoded, sample_weight)
 
         seed = int(
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
-        self.net_ = self._build_net(n_samples, n_features, seed)
+        # The rows that "auto" penalties count: the total weight, so that a
+        # row of weight 0 is a dropped row and one of weight 2 a repeated one.
+        self.net_ = self._build_net(self.class_counts_.sum(), n_features, seed)
 
-        X_in = _as_tensor(X)
-        if sample_weight is not None:
-            X_in = {"X": X_in, "sample_weight": _as_tensor(sample_weight)}
+        X_in = _net_input(X, sample_weight)
         with _seeded_torch(seed, device):
             with propagating_interrupts():
                 self.net_.fit(X_in, torch.from_numpy(y_encoded))
@@ -401,9 +479,9 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         n_classes = self.classes_.size
         self.alpha_ = self._penalty(n_samples)
         net_kwargs, reweight_epoch = self._training_spec(n_samples)
-        # Counts floored at 1: a class declared to partial_fit but not seen
-        # yet (count 0, e.g. in a loaded model) gets finite margins and priors.
-        counts = np.maximum(self.class_counts_, 1)
+        # A class declared to partial_fit but not seen yet (count 0, e.g. in
+        # a loaded model) gets finite margins and priors (_loss_counts).
+        counts = _loss_counts(self.class_counts_)
         weights = None
         if self.class_weight is not None or self.reweight == "drw":
             weights = compute_class_weights(
@@ -426,6 +504,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             n_classes,
             train_split=self._train_split(seed),
             callbacks=callbacks or None,
+            # The criterion keeps the (weighted) counts set here.
+            callbacks__class_count_setter=_GivenClassCounts,
             **criterion_kwargs,
             **net_kwargs,
         )
@@ -462,13 +542,15 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         - ``classes`` (every label that will ever appear) must be passed on
           the first call and may be left out later; every later chunk must
           have labels among ``classes_`` and ``n_features_in_`` features.
-        - Class counts accumulate over calls in ``class_counts_``. At the
+        - Class counts (weighted by ``sample_weight``) accumulate over
+          calls in ``class_counts_``. At the
           start of each call the loss is rebuilt from the counts seen so far,
           this chunk included, so the margins (LDAM, VS, ELM), the log-priors
           (logit adjustment) and the class weights reflect all the data seen;
           the optimiser's state carries over. A class not seen yet counts as
-          one example for the loss (and the class weights), so its margin and
-          prior stay finite; ``class_counts_`` keeps the true counts.
+          one example (or as the smallest class, if less) for the loss and
+          the class weights, so its margin and prior stay finite;
+          ``class_counts_`` keeps the true counts.
         - ``reweight="drw"``: epochs are counted over calls (one per call),
           so class weights switch on from call number
           ``round(reweight_start * max_epochs)``: set ``max_epochs`` to the
@@ -492,7 +574,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         classes : array-like of shape (n_classes,), default=None
             Every class label; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative per-example weights of this chunk.
+            Non-negative per-example weights of this chunk, as in
+            :meth:`fit`; the weighted counts add up in ``class_counts_``.
 
         Returns
         -------
@@ -514,7 +597,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         X, y_encoded, classes, sample_weight = self._validate_partial_fit_inputs(
             X, y, classes, sample_weight, first_call
         )
-        counts = np.bincount(y_encoded, minlength=classes.size)
+        counts = _class_counts(y_encoded, classes.size, sample_weight)
+        X, y_encoded, sample_weight = _rows_to_train(X, y_encoded, sample_weight)
         if first_call:
             self.classes_ = classes
             self.class_counts_ = counts
@@ -526,7 +610,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             # A net from fit() is replaced by an incremental one that starts
             # from its weights.
             previous = getattr(self, "net_", None)
-            self.net_ = self._build_incremental_net(X.shape[0], X.shape[1])
+            self.net_ = self._build_incremental_net(counts.sum(), X.shape[1])
         net = self.net_
         epochs_done = len(net.history) if net.initialized_ else 0
         # One seed per epoch: an int random_state gives repeatable calls
@@ -536,9 +620,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             + epochs_done
         ) % np.iinfo(np.int32).max
 
-        X_in = _as_tensor(X)
-        if sample_weight is not None:
-            X_in = {"X": X_in, "sample_weight": _as_tensor(sample_weight)}
+        X_in = _net_input(X, sample_weight)
         with _seeded_torch(seed, device):
             if previous is not None and previous.initialized_:
                 net.initialize()
@@ -590,7 +672,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 "on the first call to partial_fit."
             )
         y_encoded = np.searchsorted(classes, y).astype(np.int64)
-        sample_weight = _scaled_sample_weight(sample_weight, X)
+        sample_weight = _checked_sample_weight(sample_weight, X)
         return X, y_encoded, classes, sample_weight
 
     def _incremental_training_spec(self, n_samples):
@@ -632,8 +714,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _set_incremental_criterion(self):
-        """Rebuild the loss from the counts seen so far (floored at 1)."""
-        counts = np.maximum(self.class_counts_, 1)
+        """Rebuild the loss from the counts seen so far (see _loss_counts)."""
+        counts = _loss_counts(self.class_counts_)
         params = {"criterion__class_counts": counts}
         if self.class_weight is not None and self.reweight != "drw":
             params["criterion__weight"] = compute_class_weights(

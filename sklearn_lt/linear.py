@@ -152,9 +152,18 @@ class LinearMarginClassifier(_BaseMarginClassifier):
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    class_counts_ : ndarray of shape (n_classes,)
-        Number of training examples of each class (summed over the calls
-        of :meth:`partial_fit`).
+    class_counts_ : ndarray of shape (n_classes,), dtype float64
+        Training examples of each class, weighted: the sum of
+        ``sample_weight`` over the class's rows (the number of rows when no
+        ``sample_weight`` is given), summed over the calls of
+        :meth:`partial_fit`. Every loss and class weight is built from these
+        counts (the priors of logit adjustment, the LDAM and VS margins,
+        ``"balanced"`` and ``"effective_number"`` weights, DRW), so a row of
+        weight 0 is a dropped row (it is also left out of training) and one
+        of weight 2 a repeated row, as in
+        :class:`~sklearn_lt.LogitAdjustedClassifier`. A class of count 0
+        (of zero total weight, or not seen yet by :meth:`partial_fit`) is
+        never predicted.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)

@@ -135,8 +135,13 @@ class ClassCountSetter(Callback):
     """Set ``criterion__class_counts`` from ``y`` when training begins.
 
     Counts are ``np.bincount(y, minlength=n_classes)`` with ``n_classes``
-    taken from the net's ``classes`` if given, else from ``y``. The criterion
-    is re-initialised only when the counts change.
+    taken from the net's ``classes`` if given, else from ``y``. When ``X``
+    is a dict with a ``"sample_weight"`` entry, each row counts with its
+    weight (a row of weight 0 as a dropped row, one of weight 2 as two
+    rows), and weighted counts whose smallest positive value is below 1
+    are scaled up to make it 1 (the losses count rows; priors and margins
+    do not change under a common factor). The criterion is re-initialised
+    only when the counts change.
     """
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -156,7 +161,15 @@ class ClassCountSetter(Callback):
         n_classes = int(y.max()) + 1
         if net.classes is not None:
             n_classes = max(n_classes, len(net.classes))
-        counts = np.bincount(y.astype(np.int64), minlength=n_classes)
+        weights = None
+        if isinstance(X, Mapping) and "sample_weight" in X:
+            weights = np.asarray(to_numpy(X["sample_weight"]), dtype=np.float64)
+            weights = weights.ravel()
+        counts = np.bincount(y.astype(np.int64), weights=weights, minlength=n_classes)
+        if weights is not None:
+            positive = counts[counts > 0]
+            if positive.size and positive.min() < 1:
+                counts = counts / positive.min()
         current = getattr(net, "criterion__class_counts", None)
         if current is None or not np.array_equal(np.asarray(current), counts):
             net.set_params(criterion__class_counts=counts)
