@@ -24,6 +24,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from sklearn_lt import (
     LinearMarginClassifier,
+    LinearMarginClassifierCV,
     LogitAdjustedClassifierCV,
     MLPMarginClassifier,
 )
@@ -121,6 +122,8 @@ MODELS = {
         ),
         "binary",
     ),
+    # our own estimators that are not stored in our format: by the rule
+    "linear-margin-cv": (lambda: LinearMarginClassifierCV(cv=2), "numeric"),
     # (d) fitted searches of our classifiers
     "grid-search-linear": (
         lambda: GridSearchCV(
