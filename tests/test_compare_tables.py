@@ -9,6 +9,7 @@ come from pandas reading the same numbers written with a decimal point.
 
 import bz2
 import gzip
+import inspect
 import io
 import lzma
 import re
@@ -21,6 +22,7 @@ import pytest
 
 from sklearn_lt.cli import main
 from sklearn_lt.compare.tables import (
+    DEFAULT_MAX_BYTES,
     NUMERIC_FRACTION,
     TableTooLargeError,
     TableWarning,
@@ -499,9 +501,6 @@ def test_gzip_bomb_stops_at_max_bytes_while_decompressing(capsys, tmp_path):
     assert path.stat().st_size < 64 * 1024**2
     with pytest.raises(TableTooLargeError, match=r"larger than the 1 MiB allowed"):
         read_table(path, "label", max_bytes=1024**2)
-    # the default limit, 2 GiB, stops it too
-    with pytest.raises(TableTooLargeError, match=r"larger than the 2 GiB allowed"):
-        read_table(path, "label")
     status, _, err = _run(
         capsys, "compare", "--data", str(path), "--target", "label",
         "--max-bytes", "1M",
@@ -515,7 +514,7 @@ def test_gzip_bomb_stops_at_max_bytes_while_decompressing(capsys, tmp_path):
 
 @pytest.mark.parametrize("kind", ["bz2", "xz", "zip"])
 def test_other_compressions_are_bounded_too(tmp_path, kind):
-    content = b"x,label\n" + b"1,a\n2,b\n" * (2 * 1024**2 // 8)  # 2 MiB
+    content = b"x,label\n" + b"1,a\n2,b\n" * (1536 * 1024 // 8)  # 1.5 MiB
     path = tmp_path / "big.data"
     if kind == "zip":
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -524,8 +523,13 @@ def test_other_compressions_are_bounded_too(tmp_path, kind):
         path.write_bytes({"bz2": bz2.compress, "xz": lzma.compress}[kind](content))
     with pytest.raises(TableTooLargeError, match=r"larger than the 1 MiB allowed"):
         read_table(path, "label", max_bytes=1024**2)
-    X, _, _ = _read(path, max_bytes=3 * 1024**2)
-    assert len(X) == 2 * 1024**2 // 8 * 2
+    X, _, _ = _read(path, max_bytes=2 * 1024**2)
+    assert len(X) == 1536 * 1024 // 8 * 2
+
+
+def test_default_limit_is_2_gib():
+    assert DEFAULT_MAX_BYTES == 2 * 1024**3
+    assert inspect.signature(read_table).parameters["max_bytes"].default == 2 * 1024**3
 
 
 def test_plain_file_larger_than_max_bytes_is_refused_before_reading(tmp_path):
