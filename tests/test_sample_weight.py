@@ -217,3 +217,15 @@ def test_long_tail_net_counts_classes_with_the_weights():
     net.fit({"X": X, "sample_weight": weights}, y)
     # 30 * 0.5 = 15 and 10 * 2 = 20.
     assert net.criterion_.class_counts.tolist() == [15.0, 20.0]
+
+
+def test_fractional_weighted_counts_survive_save_and_load(tmp_path):
+    from sklearn_lt.persistence import load, save
+
+    X, y = make_classification(100, 4, weights=[0.7], random_state=0)
+    weights = np.where(y == 0, 0.25, 0.1)
+    clf = LinearMarginClassifier(random_state=0).fit(X, y, sample_weight=weights)
+    save(clf, tmp_path / "model.sklt")
+    restored = load(tmp_path / "model.sklt")
+    np.testing.assert_array_equal(restored.class_counts_, clf.class_counts_)
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))

@@ -19,6 +19,7 @@ before the real network is built.
 
 import io
 import json
+import math
 import re
 import warnings
 import zipfile
@@ -233,7 +234,11 @@ def estimator_members(estimator, fitted=True):
     check_is_fitted(estimator)
     attributes = {
         "classes_": _encode_array(estimator.classes_, "classes_"),
-        "class_counts_": np.asarray(estimator.class_counts_).astype(int).tolist(),
+        # Weighted counts (sample_weight) may be fractional: stored as floats.
+        "class_counts_": [
+            int(c) if c.is_integer() else c
+            for c in np.asarray(estimator.class_counts_, dtype=np.float64).tolist()
+        ],
         "n_features_in_": int(estimator.n_features_in_),
         "n_iter_": int(estimator.n_iter_),
     }
@@ -361,14 +366,20 @@ def _set_device(estimator, device):
 def _set_attributes(estimator, attributes):
     classes = _decode_array(attributes.get("classes_"), "classes_")
     counts = _expect(attributes.get("class_counts_"), list, "class_counts_")
-    if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
-        raise ModelFileError("class_counts_ must be a list of integers.")
+    if not all(
+        isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c)
+        for c in counts
+    ):
+        raise ModelFileError(
+            "class_counts_ must be a list of integers (or of finite floats, "
+            "for counts weighted by sample_weight)."
+        )
     if any(c < 0 or c > _MAX_COUNT for c in counts) or sum(counts) > _MAX_COUNT:
         raise ModelFileError(
             f"class_counts_ must be non-negative, with a sum of at most 2**53 "
             f"(got values up to {max(counts, default=0)})."
         )
-    counts = np.asarray(counts, dtype=np.int64)
+    counts = np.asarray(counts, dtype=np.float64)
     # A class may have a count of 0 after partial_fit (declared in classes
     # but not seen yet); no examples at all is malformed.
     if classes.size < 2 or counts.shape != classes.shape or counts.sum() < 1:
