@@ -95,6 +95,17 @@ def test_decimal_comma_with_thousands_separators(tmp_path):
     assert X["rate"].tolist() == [0.5, 1.25, 2.0, 3.5]
 
 
+def test_excel_csv_with_byte_order_mark_and_decimal_commas(tmp_path):
+    # Excel's "CSV UTF-8" starts with a byte order mark; here the target is the
+    # first column, so its name carries the mark in the raw bytes
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufefflabel;x\r\nNA;1,5\r\nb;2,25\r\nNA;-0,5\r\n".encode())
+    X, y, notes = _read(path)
+    assert notes == []
+    assert y.tolist() == ["NA", "b", "NA"]
+    assert X["x"].tolist() == [1.5, 2.25, -0.5]
+
+
 def test_points_with_thousands_separators(tmp_path):
     text = 'amount,rate,label\n"1,234.5",0.5,a\n"12,345,678.25",1.25,b\n7,2,a\n'
     X, _, notes = _read(io.BytesIO(text.encode()))

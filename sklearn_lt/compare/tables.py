@@ -4,49 +4,7 @@
 or Parquet) or a DataFrame into features and string labels for
 :func:`~sklearn_lt.compare.compare`, with a warning (:class:`TableWarning`)
 or a one-line error (:class:`ValueError`) for everything it would otherwise
-get silently wrong:
-
-* **Numbers as people write them.** CSV cells are read as text and parsed
-  here. The decimal mark is ``"."`` or ``","`` (``decimal=``, or detected:
-  ``","`` when more cells are unambiguously written with a decimal comma,
-  such as ``0,1257`` or ``1.234,5``, than with a decimal point).
-  Thousands separators are accepted in their usual places (``1,234.5``,
-  ``1.234,5``, ``1 234``, ``1'234``).
-* **A few stray cells.** A text column is numeric when at least
-  :data:`NUMERIC_FRACTION` (95 %) of its non-missing cells are numbers; its
-  other cells (``"?"``, ``"unknown"``, a ``1,5`` in a table written with
-  points) become missing values, with a warning that names the column, the
-  count and two examples. A column with at least half but fewer than 95 %
-  numbers stays text (categories), with a warning. Empty cells and pandas'
-  missing-value markers (``NA``, ``n/a``, ``NaN``, ``null``, ``None``, ...)
-  are missing without a warning.
-* **Labels are text.** The target is read as strings, exactly as written
-  (surrounding spaces removed): ``1`` and ``01`` are two classes, a class
-  named ``NA`` or ``None`` is a class. Rows whose label is empty (or missing
-  in a Parquet file or DataFrame) are left out, with a warning that counts
-  them; a numeric target with non-integer values is refused as continuous.
-* **Row identifiers.** A text column with a different value on every row,
-  and an integer column that strictly increases or decreases down the table
-  (a row number such as R's ``rownames``), get a warning naming them (from
-  :data:`ID_MIN_ROWS` rows on); ``drop_columns`` leaves any column out.
-* **Dates and durations.** Datetime columns (Parquet, DataFrames, and CSV
-  columns of ISO 8601 dates such as ``2024-01-31`` or
-  ``2024-01-31T12:00:00Z``) become seconds since 1970-01-01 UTC, a number
-  every contender can use (a time trend), with a warning; split them into
-  year, month, weekday yourself if the calendar matters. Timedelta columns
-  become seconds (no warning: nothing is lost), and so do CSV columns of
-  durations or times of day such as ``1 days 02:00:00`` or ``02:00:00``
-  (with a warning).
-* **One value per cell.** A Parquet or DataFrame column holding lists,
-  arrays or dicts is refused with its name (leave it out with
-  ``drop_columns``, or flatten it).
-* **Bounded reads.** A file larger than ``max_bytes`` uncompressed (default
-  :data:`DEFAULT_MAX_BYTES`, 2 GiB) is refused: the size of a plain file is
-  checked before reading, gzip, bzip2, xz and zip files are counted while
-  they decompress (a decompression bomb stops at the limit, without filling
-  the memory), and a Parquet file by the uncompressed size its metadata
-  declares. Compression is recognised from the file's first bytes, not its
-  name.
+get silently wrong. The rules are listed in :func:`read_table`'s notes.
 
 Examples
 --------
@@ -154,9 +112,6 @@ def read_table(
 ):
     """Features and string labels from a CSV or Parquet file, or a DataFrame.
 
-    The rules (numbers, stray cells, labels, identifiers, dates, bounds) are
-    those of :mod:`sklearn_lt.compare.tables`.
-
     Parameters
     ----------
     data : str, path-like, binary file object or pandas.DataFrame
@@ -211,6 +166,52 @@ def read_table(
     See Also
     --------
     sklearn_lt.compare.compare : Runs the contenders on ``X, y``.
+
+    Notes
+    -----
+    What is read how:
+
+    * **Numbers as people write them.** The decimal mark is ``"."`` or ``","``
+      (``decimal=``, or detected from the start of a CSV file and from the text
+      columns of a DataFrame: ``","`` when more cells are unambiguously written
+      with a decimal comma, such as ``0,1257`` or ``1.234,5``, than with a
+      decimal point). Thousands separators are accepted in their usual places
+      (``1,234.5``, ``1.234,5``, ``1 234``, ``1'234``).
+    * **A few stray cells.** A text column is numeric when at least
+      :data:`NUMERIC_FRACTION` (95 %) of its non-missing cells are numbers; its
+      other cells (``"?"``, ``"unknown"``, a ``1,5`` in a table written with
+      points) become missing values, with a warning that names the column, the
+      count and two examples. A column with at least half but fewer than 95 %
+      numbers stays text (categories), with a warning. Empty cells and pandas'
+      missing-value markers (``NA``, ``n/a``, ``NaN``, ``null``, ``None``, ...)
+      are missing without a warning.
+    * **Labels are text.** The target is read as strings, exactly as written
+      (surrounding spaces removed): ``1`` and ``01`` are two classes, a class
+      named ``NA`` or ``None`` is a class. Rows whose label is empty (or missing
+      in a Parquet file or DataFrame) are left out, with a warning that counts
+      them; a numeric target with non-integer values is refused as continuous.
+    * **Row identifiers.** A text column with a different value on every row,
+      and an integer column that strictly increases or decreases down the table
+      (a row number such as R's ``rownames``), get a warning naming them (from
+      :data:`ID_MIN_ROWS` rows on); ``drop_columns`` leaves any column out.
+    * **Dates and durations.** Datetime columns (Parquet, DataFrames, and CSV
+      columns of ISO 8601 dates such as ``2024-01-31`` or
+      ``2024-01-31T12:00:00Z``) become seconds since 1970-01-01 UTC, a number
+      every contender can use (a time trend), with a warning; split them into
+      year, month, weekday yourself if the calendar matters. Timedelta columns
+      become seconds (no warning: nothing is lost), and so do CSV columns of
+      durations or times of day such as ``1 days 02:00:00`` or ``02:00:00``
+      (with a warning).
+    * **One value per cell.** A Parquet or DataFrame column holding lists,
+      arrays or dicts is refused with its name (leave it out with
+      ``drop_columns``, or flatten it).
+    * **Bounded reads.** A file larger than ``max_bytes`` uncompressed (default
+      :data:`DEFAULT_MAX_BYTES`, 2 GiB) is refused: the size of a plain file is
+      checked before reading, gzip, bzip2, xz and zip files are counted while
+      they decompress (a decompression bomb stops at the limit, without filling
+      the memory), and a Parquet file by the uncompressed size its metadata
+      declares. Compression is recognised from the file's first bytes, not its
+      name.
 
     Examples
     --------
@@ -492,7 +493,7 @@ def _read_parquet(path, name, max_bytes):
 
 def _sample_rows(sample, sep):
     """The rows of the start of a CSV file (the last, maybe cut, left out)."""
-    text = sample.decode("utf-8", errors="replace")
+    text = sample.decode("utf-8", errors="replace").removeprefix("\ufeff")
     if len(sample) >= _SNIFF_BYTES:
         text = text[: text.rfind("\n") + 1] or text
     try:
