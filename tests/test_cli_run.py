@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_lt.cli import main
 from sklearn_lt.compare import default_contenders
+from sklearn_lt.compare.results import CHECKSUM
 from sklearn_lt.datasets import long_tail_counts
 
 FAST = "logreg_balanced,logreg_posthoc_la"
@@ -195,7 +196,9 @@ def test_semicolon_csv_is_sniffed_and_mixed_columns_run(capsys, tmp_path):
         assert status == 0, err
         table = pd.read_csv(out / "results.csv")
         assert table["n_failed"].tolist() == [0, 0]
-        tables.append(table.drop(columns=[c for c in table if "seconds" in c]))
+        tables.append(
+            table.drop(columns=[c for c in table if "seconds" in c or c == CHECKSUM])
+        )
     pd.testing.assert_frame_equal(tables[0], tables[1])
 
 
@@ -273,7 +276,9 @@ def test_default_digits_run_is_reproducible_under_seed(capsys, tmp_path):
         assert "compare: 100%" in err  # the progress bar, on stderr
         assert "4/4" in err  # one step per fit: 2 contenders x 2 splits
         table = pd.read_csv(out / "results.csv")
-        tables.append(table.drop(columns=[c for c in table if "seconds" in c]))
+        tables.append(
+            table.drop(columns=[c for c in table if "seconds" in c or c == CHECKSUM])
+        )
     pd.testing.assert_frame_equal(tables[0], tables[1])
     markdown = (tmp_path / "run0" / "results.md").read_text()
     assert "bundled digits" in markdown and "imbalance ratio 20" in markdown
@@ -382,9 +387,10 @@ def test_non_empty_out_is_refused_unless_overwrite(capsys, csv_file, tmp_path):
     out = tmp_path / "out"
     argv = ["compare", "--data", str(path), "--target", "label", "--cv", "2",
             "--contenders", "logreg", *QUIET, "--out", str(out)]  # fmt: skip
-    assert _run(capsys, *argv)[0] == 0
-    stale = out / "per_class_recall.png"
-    stale.write_bytes(b"an old plot")
+    with_plots = [arg for arg in argv if arg != "--no-plots"]
+    assert _run(capsys, *with_plots)[0] == 0
+    stale = out / "per_class_recall.png"  # written by that run
+    assert stale.read_bytes().startswith(PNG_MAGIC)
     (out / "notes.txt").write_text("mine")
     before = (out / "results.csv").read_bytes()
     status, _, err = _run(capsys, *argv)
@@ -448,6 +454,116 @@ def test_resume_skips_finished_contenders_and_refuses_other_settings(
     assert (out / "results.csv").read_bytes() == before
 
 
+def test_overwrite_keeps_files_this_tool_did_not_write(capsys, csv_file, tmp_path):
+    path, _ = csv_file
+    out = tmp_path / "out"
+    out.mkdir()
+    # another tool's results, no manifest: --overwrite refuses, removes nothing
+    (out / "results.csv").write_text("theirs\n")
+    (out / "report.html").write_text("<p>theirs</p>")
+    argv = ["compare", "--data", str(path), "--target", "label", "--cv", "2",
+            "--contenders", "logreg", *QUIET, "--out", str(out)]  # fmt: skip
+    status, _, err = _run(capsys, *argv, "--overwrite")
+    assert status == 2 and "Traceback" not in err
+    assert err.count("\n") == 1
+    assert re.search(
+        r"error: --out .* holds results.csv, report.html but no manifest.json: "
+        r"this package did not write them, so they are kept",
+        err,
+    )
+    assert (out / "results.csv").read_text() == "theirs\n"
+    assert (out / "report.html").read_text() == "<p>theirs</p>"
+    # our run, then a foreign report.html the manifest does not list
+    (out / "results.csv").unlink()
+    (out / "report.html").unlink()
+    assert _run(capsys, *argv)[0] == 0
+    (out / "report.html").unlink()
+    (out / "report.html").write_text("<p>theirs</p>")
+    (out / "manifest.json").write_text(
+        (out / "manifest.json").read_text().replace('"report.html",', "")
+    )
+    status, _, err = _run(capsys, *argv, "--overwrite")
+    assert status == 2
+    assert re.search(r"holds report.html, which its manifest.json does not list", err)
+    assert (out / "report.html").read_text() == "<p>theirs</p>"
+
+
+def test_out_empty_is_refused(capsys):
+    status, _, err = _run(capsys, "compare", "--out", "", *QUIET)
+    assert status == 2
+    assert "--out: expected a directory name, got an empty one" in err
+
+
+def test_resume_reruns_a_results_row_cut_short(capsys, csv_file, tmp_path):
+    """A crash mid-write leaves a half row: --resume runs that contender again."""
+    path, _ = csv_file
+    out = tmp_path / "out"
+    base = ["compare", "--data", str(path), "--target", "label", "--cv", "2",
+            *QUIET, "--out", str(out)]  # fmt: skip
+    assert _run(capsys, *base, "--contenders", "logreg,logreg_balanced")[0] == 0
+    first = pd.read_csv(out / "results.csv").set_index("contender")
+    results = out / "results.csv"
+    text = results.read_text()
+    results.write_text(text[: len(text) - 30])  # the last row cut short
+    last = first.index[-1]
+    status, _, err = _run(
+        capsys, *base, "--contenders", "logreg,logreg_balanced", "--resume"
+    )
+    assert status == 0, err
+    assert "1 damaged or incomplete row(s) left out" in err
+    assert "1 finished contender(s) kept, 1 to run" in err
+    again = pd.read_csv(results).set_index("contender")
+    assert sorted(again.index) == sorted(first.index)
+    np.testing.assert_allclose(
+        again.loc[last, "balanced_accuracy_mean"],
+        first.loc[last, "balanced_accuracy_mean"],
+    )
+
+
+def test_results_csv_that_is_a_directory_is_one_line(capsys, csv_file, tmp_path):
+    path, _ = csv_file
+    out = tmp_path / "out"
+    argv = ["compare", "--data", str(path), "--target", "label", "--cv", "2",
+            "--contenders", "logreg", *QUIET, "--out", str(out)]  # fmt: skip
+    assert _run(capsys, *argv)[0] == 0
+    (out / "results.csv").unlink()
+    (out / "results.csv").mkdir()
+    status, _, err = _run(capsys, *argv, "--overwrite")
+    assert status == 2 and "Traceback" not in err and err.count("\n") == 1
+    assert "results.csv' is a directory, not a file" in err
+
+
+def test_full_disk_is_a_one_line_error(capsys, csv_file, tmp_path, monkeypatch):
+    import contextlib
+    import errno
+
+    from sklearn_lt.compare import results as results_module
+
+    real = results_module.atomic_write
+
+    @contextlib.contextmanager
+    def full_disk(path, mode="wb", **kwargs):
+        if str(path).endswith("manifest.json"):  # the disk fills after it
+            with real(path, mode, **kwargs) as file:
+                yield file
+            return
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(results_module, "atomic_write", full_disk)
+    path, _ = csv_file
+    status, _, err = _run(
+        capsys, "compare", "--data", str(path), "--target", "label", "--cv", "2",
+        "--contenders", "logreg", *QUIET, "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert status == 2 and "Traceback" not in err
+    assert re.fullmatch(
+        r"sklearn-lt compare: error: cannot write per_class_recall.csv in --out "
+        r".*: "
+        r"No space left on device\n",
+        err,
+    )
+
+
 @pytest.mark.slow  # a subprocess that imports torch and fits for seconds
 def test_interrupt_keeps_finished_contenders_on_disk(tmp_path):
     out = tmp_path / "out"
@@ -498,7 +614,7 @@ def test_scheduler_gives_the_local_results(capsys, csv_file, tmp_path):
     local, remote = (
         pd.read_csv(tmp_path / name / "results.csv") for name in ("a", "b")
     )
-    timings = [column for column in local if "seconds" in column]
+    timings = [c for c in local if "seconds" in c or c == CHECKSUM]
     pd.testing.assert_frame_equal(
         local.drop(columns=timings), remote.drop(columns=timings)
     )

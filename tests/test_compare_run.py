@@ -230,8 +230,10 @@ def test_hand_computed_scores_on_known_predictions():
 
 def test_empty_shot_group_is_nan():
     X, y, cv = _lookup_problem()
-    # default thresholds: 12, 6 and 2 examples are all few-shot (< 20)
-    row = compare([("lookup", LookupClassifier())], X, y, cv=cv).iloc[0]
+    # the literature's thresholds: 12, 6 and 2 examples are all few-shot (< 20)
+    row = compare(
+        [("lookup", LookupClassifier())], X, y, cv=cv, many_shot=100, few_shot=20
+    ).iloc[0]
     assert np.isnan(row["many_shot_recall_mean"])
     assert np.isnan(row["medium_shot_recall_mean"])
     np.testing.assert_allclose(
@@ -620,5 +622,85 @@ def test_user_pipeline_with_make_column_selector_is_used_as_given():
     ]
     row = table.set_index("contender").loc["mine"]
     np.testing.assert_allclose(row["balanced_accuracy_mean"], np.mean(expected))
-    with pytest.raises(ValueError, match='preprocess must be "auto", True or False'):
+    with pytest.raises(
+        ValueError, match='preprocess must be "auto", True, False or a list of'
+    ):
         compare([("mine", mine)], frame, y, cv=cv, preprocess="yes")
+    # a list of names: the front end for those only
+    table = compare(
+        [("mine", mine), ("front", LogisticRegression(max_iter=1000))],
+        frame, y, cv=cv, n_jobs=1, preprocess=["front"],
+    )  # fmt: skip
+    assert table["n_failed"].tolist() == [0, 0]
+    with pytest.raises(ValueError, match=r"preprocess names unknown contender"):
+        compare([("mine", mine)], frame, y, cv=cv, preprocess=["other"])
+
+
+def test_default_shot_thresholds_scale_to_the_training_class_sizes():
+    """The default groups are log-scale thirds of the training class sizes:
+    on the lookup problem (12, 6, 2 training rows) the thresholds are
+    2 * 6 ** (2/3) = 6.60 and 2 * 6 ** (1/3) = 3.63, so class 0 is
+    many-shot, class 1 medium and class 2 few-shot (with 100, 20 all three
+    were few-shot and the other groups said "no class")."""
+    X, y, cv = _lookup_problem()
+    table = compare([("lookup", LookupClassifier())], X, y, cv=cv)
+    assert table.attrs["shot_thresholds"] == (
+        round(2 * 6 ** (2 / 3), 2),
+        round(2 * 6 ** (1 / 3), 2),
+    )
+    row = table.iloc[0]
+    # recalls per split: class 0: 1, 0.75; class 1: 0.75, 1; class 2: 0.25, 0.5
+    np.testing.assert_allclose(row["many_shot_recall_mean"], (1 + 0.75) / 2)
+    np.testing.assert_allclose(row["medium_shot_recall_mean"], (0.75 + 1) / 2)
+    np.testing.assert_allclose(row["few_shot_recall_mean"], (0.25 + 0.5) / 2)
+
+
+def test_shot_thresholds_on_a_binary_table_of_10000_rows():
+    from sklearn_lt.compare import shot_thresholds
+
+    # 9,000 and 1,000 training rows: with 100, 20 both were many-shot
+    many, few = shot_thresholds([9000, 1000])
+    assert 1000 < few < many < 9000
+    np.testing.assert_allclose(
+        [many, few], [1000 * 9 ** (2 / 3), 1000 * 9 ** (1 / 3)], atol=0.01
+    )
+    # equal classes are all medium-shot
+    many, few = shot_thresholds([5000, 5000])
+    assert not 5000 > many and not 5000 < few
+    with pytest.raises(ValueError, match=r"many_shot must be \"auto\" or a number"):
+        shot_thresholds([1, 2], many_shot="many")
+
+
+class ThreadProbe(ClassifierMixin, BaseEstimator):
+    """Stands in for LightGBM: records the n_jobs it is fitted with."""
+
+    def __init__(self, n_jobs=None):
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        if self.n_jobs != 1:
+            raise ValueError(f"fitted with n_jobs={self.n_jobs}")
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def test_lightgbm_threads_follow_the_worker_budget(tiny, monkeypatch):
+    """LightGBM's n_jobs=None takes every physical core in every joblib
+    worker; compare gives it the worker's thread budget instead (here 1,
+    under threadpool_limits(1)), inside a pipeline too."""
+    monkeypatch.setattr(ThreadProbe, "__module__", "lightgbm.sklearn")
+    X, y, cv = tiny
+    with threadpool_limits(1):
+        table = compare(
+            [("alone", ThreadProbe()),
+             ("piped", make_pipeline(ThreadProbe(n_jobs=-1)))],
+            X, y, cv=cv, n_jobs=1,
+        )  # fmt: skip
+    assert table["n_failed"].tolist() == [0, 0], table["error"].tolist()
+    # a positive n_jobs the user chose is kept
+    with pytest.warns(ContenderFailedWarning, match="fitted with n_jobs=3"):
+        table = compare([("mine", ThreadProbe(n_jobs=3))], X, y, cv=cv, n_jobs=1)
+    assert table["error"].tolist()[0] == "ValueError: fitted with n_jobs=3"

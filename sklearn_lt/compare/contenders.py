@@ -15,12 +15,13 @@ import re
 from collections.abc import Mapping
 
 from sklearn.base import BaseEstimator
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import AdaBoostClassifier, HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
+from sklearn.tree import DecisionTreeClassifier
 
 from ..linear import LinearMarginClassifier
 from ..mlp import MLPMarginClassifier
@@ -47,6 +48,11 @@ MLP_SETTINGS = {
     "learning_rate_init": 1e-3,
 }
 MLP_EPOCHS = 100
+
+# The depth of the trees boosted inside easy_ensemble's bags (see
+# default_contenders): up to 16 leaves, so that one tree can separate several
+# classes, as multi-class AdaBoost needs.
+EASY_ENSEMBLE_DEPTH = 4
 
 
 def _installed(module):
@@ -81,7 +87,7 @@ def default_contenders(random_state=0):
     ``smote_logreg``            ``SMOTE`` then ``LogisticRegression``
     ``oversample_mlp``          ``RandomOverSampler`` then ``MLPClassifier``
     ``balanced_random_forest``  ``BalancedRandomForestClassifier``
-    ``easy_ensemble``           ``EasyEnsembleClassifier``
+    ``easy_ensemble``           ``EasyEnsembleClassifier``, AdaBoost of depth-4 trees
     ``linear_margin_la``        ``LinearMarginClassifier("logit_adjusted")``
     ``mlp_margin_la``           ``MLPMarginClassifier("logit_adjusted")``
     ``mlp_margin_ldam_drw``     ``MLPMarginClassifier("ldam", reweight="drw")``
@@ -89,6 +95,17 @@ def default_contenders(random_state=0):
     ``logreg_posthoc_la``       ``LogitAdjustedClassifier`` of ``logreg``
     ``hgb_posthoc_la``          ``LogitAdjustedClassifier`` of ``hgb``
     ==========================  ====================================================
+
+    ``easy_ensemble`` is EasyEnsemble (Liu, Wu and Zhou, 2009) as
+    imbalanced-learn builds it: 10 bags, each undersampled to the smallest
+    class, each an AdaBoost of 10 rounds; imbalanced-learn leaves the inner
+    AdaBoost to the user ("you can set the number of inner learners by
+    passing your own instance"). Its default AdaBoost boosts depth-1
+    stumps, which can tell apart only two classes: multi-class boosting
+    (SAMME) needs weak learners better than chance over every class, so on
+    the bundled digits (10 classes, bags of 7 rows per class) the default
+    scores 0.601 balanced accuracy. Depth-4 trees (up to 16 leaves) score
+    0.880, next to ``balanced_random_forest`` (0.875).
 
     Parameters
     ----------
@@ -182,7 +199,14 @@ def default_contenders(random_state=0):
                 bootstrap=False,
                 random_state=seed,
             ),
-            "easy_ensemble": EasyEnsembleClassifier(random_state=seed),
+            "easy_ensemble": EasyEnsembleClassifier(
+                n_estimators=10,
+                estimator=AdaBoostClassifier(
+                    DecisionTreeClassifier(max_depth=EASY_ENSEMBLE_DEPTH),
+                    n_estimators=10,
+                ),
+                random_state=seed,
+            ),
             # sklearn_lt
             "linear_margin_la": scaled(
                 LinearMarginClassifier("logit_adjusted", random_state=seed)
