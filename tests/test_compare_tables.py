@@ -608,9 +608,14 @@ def test_bad_arguments_are_refused(kwargs, pattern):
         (None, r"cannot read '.*nope.csv': no such file"),
         (b"", r"cannot read '.*nope.csv': it is empty"),
         (b"x,y,label\n1,2,a\n1,2,3,4\n", r"cannot read '.*nope.csv': .*Expected 3"),
+        (
+            "café,label\n1,a\n".encode("latin-1"),
+            r"cannot read '.*nope.csv': it is not UTF-8 text \(it has the byte 0xe9\); "
+            r"save it as UTF-8 \(in Excel: CSV UTF-8\)$",
+        ),
         (b"x,y\n1,2\n", r"the target column 'label' is not in nope.csv; its columns "),
     ],
-    ids=["missing", "empty", "ragged", "no-target"],
+    ids=["missing", "empty", "ragged", "latin-1", "no-target"],
 )
 def test_unreadable_files_are_one_line_errors(tmp_path, content, pattern):
     path = tmp_path / "nope.csv"

@@ -377,6 +377,12 @@ def _read_file(data, name, target, sep, decimal, max_bytes):
         raise
     except pd.errors.EmptyDataError as exc:
         raise ValueError(f"cannot read {name}: it is empty") from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"cannot read {name}: it is not UTF-8 text (it has the byte "
+            f"0x{exc.object[exc.start : exc.start + 1].hex()}); save it as UTF-8 "
+            "(in Excel: CSV UTF-8)"
+        ) from exc
     except ValueError as exc:
         if str(exc).startswith("cannot read"):
             raise
