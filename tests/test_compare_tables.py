@@ -243,6 +243,19 @@ def test_empty_labels_leave_their_rows_out_with_a_warning(tmp_path):
     ]
 
 
+def test_short_rows_without_a_label_leave_their_rows_out():
+    text = "x,y,label\n1,2,a\n3,4\n5,6,b\n7,8,a\n"
+    X, y, notes = _read(io.BytesIO(text.encode()))
+    assert y.tolist() == ["a", "b", "a"] and X["x"].tolist() == [1, 5, 7]
+    assert "empty on 1 of 4 rows (data rows 2)" in notes[0]
+
+
+def test_dataframe_with_duplicate_column_names_is_refused():
+    frame = pd.DataFrame([[1, 2, "a"], [3, 4, "b"]], columns=["x", "x", "label"])
+    with pytest.raises(ValueError, match=r"more than one column named 'x'; rename"):
+        read_table(frame, "label")
+
+
 def test_missing_labels_of_a_dataframe_leave_their_rows_out():
     frame = _table().astype({"label": object})
     frame.loc[2, "label"] = None

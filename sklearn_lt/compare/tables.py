@@ -250,6 +250,12 @@ def read_table(
             name = Path(data).name
     if frame.shape[1] == 0:
         raise ValueError(f"cannot read {name!r}: it has no columns")
+    duplicated = frame.columns[frame.columns.duplicated()]
+    if len(duplicated):
+        raise ValueError(
+            f"{name} has more than one column named "
+            f"{', '.join(map(repr, dict.fromkeys(duplicated)))}; rename them"
+        )
     if target not in frame.columns:
         raise ValueError(
             f"the target column {target!r} is not in {name}; its columns are: "
@@ -264,7 +270,7 @@ def read_table(
     if target in drop_columns:
         raise ValueError(f"cannot drop the target column {target!r}")
     if len(frame) == 0:
-        raise ValueError(f"{name} has a header but no rows")
+        raise ValueError(f"{name} has {'a header but ' if text else ''}no rows")
     features = frame.drop(columns=[target, *drop_columns])
     if features.shape[1] == 0:
         raise ValueError(f"{name} has no feature column besides {target!r}")
@@ -541,7 +547,10 @@ def _labels(column, target, text):
     """Labels as an object array of str, and which rows have one."""
     if text:
         values = column.astype(object).to_numpy()
-        labels = np.array([value.strip() for value in values], dtype=object)
+        labels = np.array(
+            [value.strip() if isinstance(value, str) else "" for value in values],
+            dtype=object,
+        )
         return labels, labels != ""
     if isinstance(column.dtype, pd.CategoricalDtype):
         column = column.astype(object)
