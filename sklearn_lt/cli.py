@@ -150,7 +150,7 @@ def _shot_thresholds(text):
         many, few = (int(part) for part in parts)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected auto or two integers MANY,FEW such as 100,20; got {text!r}"
+            f"expected two integers MANY,FEW such as 100,20, or auto; got {text!r}"
         ) from None
     if not many >= few >= 1:
         raise argparse.ArgumentTypeError(f"expected MANY >= FEW >= 1, got {many},{few}")
