@@ -33,6 +33,7 @@ _LAZY = {
     "LongTailNet": "net",
     "MLPMarginClassifier": "mlp",
     "MLPMarginClassifierCV": "_cv",
+    "MetricOptimalClassifierCV": "decisions",
     "PriorShiftAdapter": "prior_shift",
     "embedding_compactness": "metrics",
     "expected_calibration_error": "metrics",
@@ -54,6 +55,7 @@ __all__ = [
     "LongTailNet",
     "MLPMarginClassifier",
     "MLPMarginClassifierCV",
+    "MetricOptimalClassifierCV",
     "PriorShiftAdapter",
     "__version__",
     "embedding_compactness",
@@ -76,6 +78,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         make_long_tailed,
         make_long_tailed_classification,
     )
+    from .decisions import MetricOptimalClassifierCV
     from .linear import LinearMarginClassifier
     from .metrics import (
         embedding_compactness,

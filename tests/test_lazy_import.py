@@ -24,6 +24,7 @@ PUBLIC = {
     "LongTailNet": "sklearn_lt.net",
     "MLPMarginClassifier": "sklearn_lt.mlp",
     "MLPMarginClassifierCV": "sklearn_lt._cv",
+    "MetricOptimalClassifierCV": "sklearn_lt.decisions",
     "PriorShiftAdapter": "sklearn_lt.prior_shift",
     "embedding_compactness": "sklearn_lt.metrics",
     "expected_calibration_error": "sklearn_lt.metrics",
