@@ -573,7 +573,7 @@ def _labels(column, target, text):
 
 def _check_labels(y, target):
     numbers = pd.to_numeric(pd.Series(y, dtype=object), errors="coerce")
-    if numbers.notna().all():
+    if numbers.notna().all() and np.isfinite(numbers.to_numpy(dtype=float)).all():
         from sklearn.utils.multiclass import type_of_target
 
         if type_of_target(numbers.to_numpy()) == "continuous":
