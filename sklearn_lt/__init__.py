@@ -34,6 +34,7 @@ _LAZY = {
     "MLPMarginClassifier": "mlp",
     "MLPMarginClassifierCV": "_cv",
     "MetricOptimalClassifierCV": "decisions",
+    "PriorCalibratedClassifier": "prior_calibration",
     "PriorShiftAdapter": "prior_shift",
     "embedding_compactness": "metrics",
     "expected_calibration_error": "metrics",
@@ -56,6 +57,7 @@ __all__ = [
     "MLPMarginClassifier",
     "MLPMarginClassifierCV",
     "MetricOptimalClassifierCV",
+    "PriorCalibratedClassifier",
     "PriorShiftAdapter",
     "__version__",
     "embedding_compactness",
@@ -91,6 +93,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .mlp import MLPMarginClassifier
     from .net import LongTailNet
     from .posthoc import LogitAdjustedClassifier, LogitAdjustedClassifierCV
+    from .prior_calibration import PriorCalibratedClassifier
     from .prior_shift import PriorShiftAdapter
 
 

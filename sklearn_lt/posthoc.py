@@ -162,7 +162,9 @@ class _AdjustedPredictionsMixin:
 
         With ``tau = 1`` and a well-calibrated inner model these estimate the
         class probabilities under the *balanced* (uniform) prior, not the
-        training one; their argmax is :meth:`predict`.
+        training one; their argmax is :meth:`predict`. For probabilities at
+        the training prior (or any other), wrap the model in
+        :class:`~sklearn_lt.prior_calibration.PriorCalibratedClassifier`.
 
         Parameters
         ----------
@@ -337,6 +339,8 @@ class LogitAdjustedClassifier(_BaseLogitAdjuster):
     See Also
     --------
     LogitAdjustedClassifierCV : Picks ``tau`` by cross-validation.
+    sklearn_lt.prior_calibration.PriorCalibratedClassifier : Probabilities at
+        the training prior (or any named prior) instead of the balanced one.
     sklearn.model_selection.FixedThresholdClassifier : The binary-threshold
         counterpart in scikit-learn.
 

@@ -25,6 +25,7 @@ PUBLIC = {
     "MLPMarginClassifier": "sklearn_lt.mlp",
     "MLPMarginClassifierCV": "sklearn_lt._cv",
     "MetricOptimalClassifierCV": "sklearn_lt.decisions",
+    "PriorCalibratedClassifier": "sklearn_lt.prior_calibration",
     "PriorShiftAdapter": "sklearn_lt.prior_shift",
     "embedding_compactness": "sklearn_lt.metrics",
     "expected_calibration_error": "sklearn_lt.metrics",
