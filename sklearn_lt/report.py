@@ -139,9 +139,11 @@ def _text(value):
 
 
 #: What an empty cell says: the contender failed, or the score does not apply
-#: (a shot group without a class, a class absent from the test splits).
+#: (a shot group without a class: "no class", as in results.md; a class
+#: absent from the test splits: "n/a").
 FAILED = '<span class="bad" title="the contender failed on a split">failed</span>'
 NOT_APPLICABLE = '<span class="muted" title="{why}">n/a</span>'
+NO_CLASS = '<span class="muted" title="no class in this shot group">no class</span>'
 
 
 def _number(value, digits=3, *, missing=None):
@@ -267,7 +269,7 @@ def _results_table(table):
             if status and not metric.endswith("_seconds"):
                 missing = FAILED
             elif metric.endswith("_shot_recall"):
-                missing = NOT_APPLICABLE.format(why="no class in this shot group")
+                missing = NO_CLASS
             else:
                 missing = None
             number = _number(value, digits, missing=missing)

@@ -184,3 +184,36 @@ def test_every_default_contender_runs_on_a_tiny_problem():
     assert {name for name, family in families.items() if family == "sklearn_lt"} == (
         OURS
     )
+
+
+def test_easy_ensemble_boosts_trees_that_can_tell_many_classes_apart():
+    """imbalanced-learn's default inner AdaBoost boosts depth-1 stumps, which
+    separate two classes at a time; on the 10 digit classes (bags of 7 rows
+    per class) it scored 0.601 balanced accuracy against 0.875 for the
+    balanced random forest. The contender boosts depth-4 trees instead."""
+    from imblearn.ensemble import EasyEnsembleClassifier
+    from sklearn.ensemble import AdaBoostClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    from sklearn_lt.compare import digits_lt_split
+
+    model = default_contenders(random_state=5)["easy_ensemble"]
+    assert type(model) is EasyEnsembleClassifier
+    assert model.n_estimators == 10 and model.random_state == 5
+    assert model.sampling_strategy == "auto" and not model.replacement
+    assert type(model.estimator) is AdaBoostClassifier
+    assert model.estimator.n_estimators == 10
+    assert type(model.estimator.estimator) is DecisionTreeClassifier
+    assert model.estimator.estimator.max_depth == 4
+
+    X, y, cv = digits_lt_split(imbalance_ratio=20, n_splits=2, random_state=0)
+    contenders = {
+        "easy_ensemble": model,
+        "imblearn_default": EasyEnsembleClassifier(random_state=5),
+        "balanced_random_forest": default_contenders()["balanced_random_forest"],
+    }
+    with threadpool_limits(1):
+        table = compare(contenders, X, y, cv=cv, n_jobs=1).set_index("contender")
+    score = table["balanced_accuracy_mean"]
+    assert score["easy_ensemble"] > score["imblearn_default"] + 0.15
+    assert score["easy_ensemble"] > score["balanced_random_forest"] - 0.03
