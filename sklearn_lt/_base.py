@@ -450,17 +450,23 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         """
         if self.loss != "vs":
             return
-        head = self.net_.module_.head
-        weight, bias = getattr(head, "weight", None), getattr(head, "bias", None)
+        module = self.net_.module_
+        if hasattr(module, "n_members"):  # EnsembleMLPModule: every member's head
+            weight = module.head_weight.transpose(1, 2)  # (members, classes, width)
+            bias = module.head_bias
+            bias = None if bias is None else bias.view(module.n_members, -1)
+        else:
+            weight = getattr(module.head, "weight", None)
+            bias = getattr(module.head, "bias", None)
         if not isinstance(weight, torch.Tensor):
             return
         with torch.no_grad():
             u = 1.0 / self.net_.criterion_.multiplicative.to(
                 weight.device, weight.dtype
             )
-            weight -= torch.outer(u, u @ weight) / (u @ u)
+            weight -= u[:, None] * (u @ weight).unsqueeze(-2) / (u @ u)
             if bias is not None:
-                bias -= (bias @ u) / (u @ u) * u
+                bias -= ((bias @ u) / (u @ u)).unsqueeze(-1) * u
 
     def _n_iter(self):
         """Number of epochs run (full-batch solvers override)."""

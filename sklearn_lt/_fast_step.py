@@ -32,9 +32,9 @@ import torch.nn.modules.module as _module_hooks
 import torch.optim.optimizer as _optimizer_hooks
 from torch import nn
 
-from .modules import LinearModule, MLPModule
+from .modules import EnsembleMLPModule, LinearModule, MLPModule
 
-__all__ = ["FusedAdamStep", "MLPBackprop", "squared_norm"]
+__all__ = ["EnsembleBackprop", "FusedAdamStep", "MLPBackprop", "squared_norm"]
 
 aten = torch.ops.aten
 _linear = torch.nn.functional.linear
@@ -129,9 +129,15 @@ class MLPBackprop:
 
     @classmethod
     def plan(cls, module):
-        """A :class:`MLPBackprop` for ``module``, or ``None`` if it does not apply."""
+        """A :class:`MLPBackprop` for ``module``, or ``None`` if it does not apply.
+
+        For an :class:`~sklearn_lt.modules.EnsembleMLPModule`, an
+        :class:`EnsembleBackprop` (or ``None``).
+        """
         if _global_module_hooks() or not module.training:
             return None
+        if type(module) is EnsembleMLPModule:
+            return EnsembleBackprop.plan(module)
         if type(module) is MLPModule:
             body = module.body
             if type(body) is not nn.Sequential:
@@ -285,6 +291,129 @@ class MLPBackprop:
                         grad = grad + grad_embeddings
         grads.reverse()
         return grads
+
+
+class EnsembleBackprop:
+    """Forward and backward of an :class:`~sklearn_lt.modules.EnsembleMLPModule`
+    without an autograd graph: :class:`MLPBackprop`'s counterpart, with the
+    first layer as one matrix product and the later layers and heads as
+    batched ones (``bmm``, as autograd's ``baddbmm`` backward).
+
+    The logits are ``(n_samples, n_members, n_classes)``; the net has
+    autograd differentiate the loss with respect to them (the closed-form
+    losses take one row per sample). ``plan``
+    returns ``None`` (autograd's step) for dropout, a cosine head, GELU,
+    hooks, frozen parameters and embeddings (ELM).
+    """
+
+    return_embeddings = False
+
+    def __init__(self, module, activation):
+        self.n_members = module.n_members
+        self.activation = activation
+        self.input = (module.input_weight, module.input_bias)
+        self.hidden = list(zip(module.weights, module.biases))
+        self.head = (module.head_weight, module.head_bias)
+        self.parameters = list(module.parameters())
+        self.weights = [p for p in self.parameters if p.ndim > 1]
+
+    @classmethod
+    def plan(cls, module):
+        """An :class:`EnsembleBackprop` for ``module``, or ``None``."""
+        kind = type(module.activation)
+        if (
+            module.head_kind != "linear"
+            or module.return_embeddings
+            or type(module.dropout) is not nn.Identity
+            or kind not in _ACTIVATIONS
+            or any(_has_module_hooks(m) for m in module.modules())
+        ):
+            return None
+        params = list(module.parameters())
+        if (
+            not all(map(_plain_parameter, params))
+            or len({(p.device, p.dtype) for p in params}) != 1
+        ):
+            return None
+        plan = cls(module, _ACTIVATIONS[kind])
+        plan._module = weakref.ref(module)
+        plan._params = tuple(params)
+        return plan
+
+    def is_current(self, module):
+        """Whether this plan still holds for ``module`` (see
+        :meth:`MLPBackprop.is_current`)."""
+        return (
+            module is self._module()
+            and module.training
+            and not _global_module_hooks()
+            and not any(_has_module_hooks(m) for m in module.modules())
+            and tuple(module.parameters()) == self._params
+            and all(map(_plain_parameter, self.parameters))
+        )
+
+    def _act(self, z):
+        return z if self.activation is None else self.activation[0](z)
+
+    def forward(self, X, requires_grad=True, transposed_logits=False):
+        """``[logits]`` of shape ``(n_samples, n_members, n_classes)`` and
+        what :meth:`backward` needs (see :meth:`MLPBackprop.forward`)."""
+        with _no_grad():
+            weight, bias = self.input
+            first = self._act(_linear(X, weight, bias))  # (n, members * width)
+            a = first.view(len(X), self.n_members, -1).transpose(0, 1)
+            saved = []
+            for weight, bias in self.hidden:
+                bias = bias.view(self.n_members, 1, -1)
+                out = self._act(torch.baddbmm(bias, a, weight))
+                saved.append((a, out))
+                a = out
+            weight, bias = self.head
+            logits = torch.baddbmm(bias.view(self.n_members, 1, -1), a, weight)
+            logits = logits.transpose(0, 1).contiguous()
+        if requires_grad:
+            logits.requires_grad_()
+        return [logits], (X, first, saved, a)
+
+    def backward(self, saved, grad_logits, grad_embeddings=None, alpha=0.0):
+        """Gradients of the parameters, in ``module.parameters()`` order,
+        ``alpha * W`` added to every weight's (see :meth:`MLPBackprop.backward`)."""
+        X, first, hidden_saved, last = saved
+        backward = None if self.activation is None else self.activation[1]
+        grads = {}
+        with _no_grad():
+            grad = grad_logits.transpose(0, 1)  # (members, n, classes)
+            weight, bias = self.head
+            grads[bias] = grad.sum(1).view(-1)
+            grads[weight] = (
+                torch.baddbmm(weight, last.transpose(1, 2), grad, beta=alpha)
+                if alpha
+                else torch.bmm(last.transpose(1, 2), grad)
+            )
+            grad = torch.bmm(grad, weight.transpose(1, 2))
+            for (weight, bias), (inputs, output) in zip(
+                reversed(self.hidden), reversed(hidden_saved)
+            ):
+                if backward is not None:
+                    grad = backward(grad, output)
+                grads[bias] = grad.sum(1).view(-1)
+                grads[weight] = (
+                    torch.baddbmm(weight, inputs.transpose(1, 2), grad, beta=alpha)
+                    if alpha
+                    else torch.bmm(inputs.transpose(1, 2), grad)
+                )
+                grad = torch.bmm(grad, weight.transpose(1, 2))
+            grad = grad.transpose(0, 1).reshape(len(X), -1)
+            if backward is not None:
+                grad = backward(grad, first)
+            weight, bias = self.input
+            grads[bias] = grad.sum(0)
+            grads[weight] = (
+                torch.addmm(weight, grad.t(), X, beta=alpha)
+                if alpha
+                else grad.t().mm(X)
+            )
+        return [grads[p] for p in self.parameters]
 
 
 def squared_norm(tensors):

@@ -16,7 +16,7 @@ from ._base import (
 )
 from ._threads import torch_thread_budget
 from .early_stopping import StratifiedValidSplit, early_stopping_callbacks
-from .modules import ACTIVATIONS, MLPModule
+from .modules import ACTIVATIONS, EnsembleMLPModule, MLPModule
 
 __all__ = ["MLPMarginClassifier"]
 
@@ -48,6 +48,14 @@ class MLPMarginClassifier(
         Hidden-layer activation.
     dropout : float, default=0.0
         Dropout probability after each hidden activation.
+    ensemble_size : int, default=1
+        Number of MLPs trained together in one pass, each on its own loss
+        (the mean of the members' losses is minimised, as Gorishniy et al.
+        [4]_ train their ensembles), their logits averaged at prediction:
+        see :class:`~sklearn_lt.modules.EnsembleMLPModule`. Each member has
+        ``hidden_layer_sizes`` and its own penalty ``alpha``; a fit costs
+        about ``ensemble_size`` times as much. :meth:`transform` returns
+        the members' embeddings side by side.
     tau : float, default=1.0
         Logit-adjustment strength (``"logit_adjusted"``, ``"vs"``, ELM).
     max_margin : float, default=0.5
@@ -196,6 +204,9 @@ class MLPMarginClassifier(
        ICLR 2021.
     .. [3] W. Jitkrittum et al., "ELM: Embedding and Logit Margins for
        Long-Tail Learning", arXiv:2204.13208, 2022.
+    .. [4] Y. Gorishniy, A. Kotelnikov and A. Babenko, "TabM: Advancing
+       Tabular Deep Learning with Parameter-Efficient Ensembling",
+       ICLR 2025.
 
     Examples
     --------
@@ -222,6 +233,7 @@ class MLPMarginClassifier(
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "ensemble_size": [Interval(Integral, 1, None, closed="left")],
         "elm_logit_loss": [StrOptions({"logit_adjusted", "ldam"})],
         "embedding_weight": [Interval(Real, 0, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
@@ -247,6 +259,7 @@ class MLPMarginClassifier(
         hidden_layer_sizes=(100,),
         activation="relu",
         dropout=0.0,
+        ensemble_size=1,
         tau=1.0,
         max_margin=0.5,
         scale=30.0,
@@ -283,6 +296,7 @@ class MLPMarginClassifier(
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
+        self.ensemble_size = ensemble_size
         self.tau = tau
         self.max_margin = max_margin
         self.scale = scale
@@ -329,7 +343,7 @@ class MLPMarginClassifier(
         return tuple(int(size) for size in sizes)
 
     def _module_spec(self, n_features, n_classes):
-        return MLPModule, {
+        spec = {
             "n_features": n_features,
             "n_classes": n_classes,
             "hidden_layer_sizes": self._hidden_sizes(),
@@ -338,6 +352,18 @@ class MLPMarginClassifier(
             "head": "cosine" if self._uses_cosine_head() else "linear",
             "return_embeddings": self.loss == "elm",
         }
+        if self.ensemble_size == 1:
+            return MLPModule, spec
+        return EnsembleMLPModule, {**spec, "n_members": self.ensemble_size}
+
+    def _make_net(self, n_features, n_classes, **kwargs):
+        net = super()._make_net(n_features, n_classes, **kwargs)
+        if self.ensemble_size > 1:
+            # The objective is the mean over the members of each member's
+            # loss plus its penalty: the penalty on all members' weights
+            # together is divided by their number.
+            net.set_params(alpha=self.alpha_ / self.ensemble_size)
+        return net
 
     def _training_spec(self, n_samples):
         kwargs = {
@@ -370,7 +396,7 @@ class MLPMarginClassifier(
 
     @property
     def _n_features_out(self):
-        return self._hidden_sizes()[-1]
+        return self._hidden_sizes()[-1] * self.ensemble_size
 
     def transform(self, X):
         """Embeddings: the output of the last hidden layer.
@@ -381,7 +407,9 @@ class MLPMarginClassifier(
 
         Returns
         -------
-        embeddings : ndarray of shape (n_samples, hidden_layer_sizes[-1])
+        embeddings : ndarray of shape (n_samples, n_embeddings)
+            ``n_embeddings`` is ``hidden_layer_sizes[-1] * ensemble_size``:
+            with ``ensemble_size > 1``, the members' embeddings side by side.
         """
         check_is_fitted(self)
         X = validate_data(

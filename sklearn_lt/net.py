@@ -730,6 +730,19 @@ class _ManualStep:
                 _FUSED_ADAM_PLANS[optimizer] = plan
 
 
+def _members_as_rows(logits, y, sample_weight):
+    """Members' logits ``(samples, members, classes)`` as ``samples *
+    members`` rows, each with its sample's label and weight: a (weighted)
+    mean over these rows, as every loss without embeddings is, is the mean
+    over the members of each member's loss."""
+    n_members = logits.shape[1]
+    logits = logits.reshape(-1, logits.shape[2])
+    y = y.repeat_interleave(n_members)
+    if sample_weight is not None:
+        sample_weight = sample_weight.repeat_interleave(n_members)
+    return logits, y, sample_weight
+
+
 class LongTailNet(NeuralNetClassifier):
     """A skorch classifier net trained with a long-tail loss.
 
@@ -1037,9 +1050,14 @@ class LongTailNet(NeuralNetClassifier):
             ):
                 return None
         closed_form = None
-        if type(self).get_loss is LongTailNet.get_loss and self._criteria == [
-            "criterion"
-        ]:
+        # An ensemble's logits, one row per member and sample, go through
+        # get_loss (autograd for the loss only).
+        members = getattr(backprop, "n_members", None)
+        if (
+            members is None
+            and type(self).get_loss is LongTailNet.get_loss
+            and self._criteria == ["criterion"]
+        ):
             criterion, first = self.criterion_, backprop.parameters[0]
             if not backprop.return_embeddings and affine_terms(criterion) is not None:
                 closed_form = ClosedFormLoss(criterion, first.dtype, first.device)
@@ -1183,8 +1201,20 @@ class LongTailNet(NeuralNetClassifier):
         if isinstance(y_pred, tuple):
             y_pred, embeddings = y_pred[0], (y_pred[1] if len(y_pred) > 1 else None)
         y_true = to_tensor(y_true, device=self.device)
+        if y_pred.ndim == 3 and embeddings is None:
+            # An ensemble's members, (samples, members, classes) (the
+            # EnsembleMLPModule in training): the mean of the members' losses.
+            y_pred, y_true, sample_weight = _members_as_rows(
+                y_pred, y_true, sample_weight
+            )
         kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
-        if getattr(self.criterion_, "uses_embeddings", False):
+        if y_pred.ndim == 3:  # members with embeddings: each member's own batch
+            members = range(y_pred.shape[1])
+            loss = sum(
+                self.get_loss((y_pred[:, j], embeddings[:, j]), y_true, X=X)
+                for j in members
+            ) / len(members)
+        elif getattr(self.criterion_, "uses_embeddings", False):
             if embeddings is None:
                 raise ValueError(
                     f"{type(self.criterion_).__name__} needs embeddings: the "
