@@ -54,21 +54,23 @@ def _metric_from_counts(metric, tp, predicted, support):
     """The metric for every column of ``tp`` and ``predicted`` (shape (K, m)).
 
     ``tp[k]`` counts the rows of class ``k`` predicted ``k``, ``predicted[k]``
-    the rows predicted ``k``, ``support[k]`` the rows of class ``k`` (all
-    positive).
+    the rows predicted ``k``, ``support[k]`` the rows of class ``k``. As in
+    scikit-learn, a class without rows is left out of the recalls, and out of
+    the F1 scores unless it is predicted (then its F1 is 0).
     """
     support = support[:, None]
     if metric == "accuracy":
         return tp.sum(axis=0) / support.sum()
-    if metric == "macro_f1":
-        return (2.0 * tp / (predicted + support)).mean(axis=0)
-    recall = tp / support
-    if metric == "balanced_accuracy":
-        return recall.mean(axis=0)
-    if metric == "worst_class_recall":
-        return recall.min(axis=0)
-    with np.errstate(divide="ignore"):  # gmean: a zero recall gives 0
-        return np.exp(np.log(recall).mean(axis=0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if metric == "macro_f1":
+            f1 = 2.0 * tp / (predicted + support)  # NaN where both are 0
+            return np.nanmean(f1, axis=0)
+        recall = np.where(support > 0, tp / support, np.nan)
+        if metric == "balanced_accuracy":
+            return np.nanmean(recall, axis=0)
+        if metric == "worst_class_recall":
+            return np.nanmin(recall, axis=0)
+        return np.exp(np.nanmean(np.log(recall), axis=0))  # gmean; 0 if a 0
 
 
 def _counts(y, y_pred, n_classes):
@@ -86,11 +88,18 @@ class _Rule:
     cumulative counts, for a scorer only a grid of candidates is tried.
     """
 
-    def __init__(self, proba, y, metric, scorer, classes, n_candidates):
+    def __init__(self, proba, y, folds, metric, scorer, classes, n_candidates):
         self.proba = proba
         self.y = y
         self.n_classes = proba.shape[1]
         self.support = np.bincount(y, minlength=self.n_classes).astype(np.float64)
+        # The score is the mean over groups (``folds``) of the metric on each
+        # group's rows; the estimator passes one group (the pooled rows).
+        self.in_fold = [folds == fold for fold in np.unique(folds)]
+        self.fold_support = [
+            np.bincount(y[rows], minlength=self.n_classes).astype(np.float64)
+            for rows in self.in_fold
+        ]
         self.metric = metric
         self.scorer = scorer
         self.classes = classes
@@ -100,15 +109,23 @@ class _Rule:
         return np.argmax(self.proba * weights + biases, axis=1)
 
     def evaluate(self, y_pred):
-        if self.scorer is not None:
-            stand_in = _FixedPredictions(self.classes, self.classes[y_pred])
-            return float(self.scorer(stand_in, y_pred[:, None], self.classes[self.y]))
-        tp, predicted = _counts(self.y, y_pred, self.n_classes)
-        return float(
-            _metric_from_counts(
-                self.metric, tp[:, None], predicted[:, None], self.support
-            )[0]
-        )
+        """Mean over the folds of the metric of ``y_pred`` on each fold."""
+        values = []
+        for rows, support in zip(self.in_fold, self.fold_support):
+            y_true, fold_pred = self.y[rows], y_pred[rows]
+            if self.scorer is not None:
+                stand_in = _FixedPredictions(self.classes, self.classes[fold_pred])
+                values.append(
+                    self.scorer(stand_in, fold_pred[:, None], self.classes[y_true])
+                )
+                continue
+            tp, predicted = _counts(y_true, fold_pred, self.n_classes)
+            values.append(
+                _metric_from_counts(
+                    self.metric, tp[:, None], predicted[:, None], support
+                )[0]
+            )
+        return float(np.mean(values))
 
     def line_search(self, weights, biases, k, which):
         """Best value of ``weights[k]`` (``which="weight"``, kept > 0) or
@@ -210,21 +227,26 @@ class _Rule:
         """The count metric for every number ``j`` of rows of ``order`` moved
         from their runner-up class to ``k``."""
         n_classes = self.n_classes
-        tp, predicted = _counts(self.y, base_pred, n_classes)
         moved_from = runner_up[order]
         moved_true = self.y[order]
         steps = len(order)
-        d_pred = np.zeros((n_classes, steps + 1))
-        d_tp = np.zeros((n_classes, steps + 1))
         columns = np.arange(1, steps + 1)
-        np.add.at(d_pred, (moved_from, columns), -1.0)
-        d_pred[k, 1:] += 1.0
         was_right = moved_true == moved_from
-        np.add.at(d_tp, (moved_from[was_right], columns[was_right]), -1.0)
-        d_tp[k, 1:] += moved_true == k
-        tp_j = tp[:, None] + np.cumsum(d_tp, axis=1)
-        pred_j = predicted[:, None] + np.cumsum(d_pred, axis=1)
-        return _metric_from_counts(self.metric, tp_j, pred_j, self.support)
+        total = np.zeros(steps + 1)
+        for rows, support in zip(self.in_fold, self.fold_support):
+            tp, predicted = _counts(self.y[rows], base_pred[rows], n_classes)
+            moves = rows[order]  # the moved rows that belong to this fold
+            d_pred = np.zeros((n_classes, steps + 1))
+            d_tp = np.zeros((n_classes, steps + 1))
+            np.add.at(d_pred, (moved_from[moves], columns[moves]), -1.0)
+            d_pred[k, 1:] += moves
+            right = was_right & moves
+            np.add.at(d_tp, (moved_from[right], columns[right]), -1.0)
+            d_tp[k, 1:] += (moved_true == k) & moves
+            tp_j = tp[:, None] + np.cumsum(d_tp, axis=1)
+            pred_j = predicted[:, None] + np.cumsum(d_pred, axis=1)
+            total += _metric_from_counts(self.metric, tp_j, pred_j, support)
+        return total / len(self.in_fold)
 
 
 class _FixedPredictions(ClassifierMixin, BaseEstimator):
@@ -296,7 +318,11 @@ class MetricOptimalClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
     probabilities ``p(x)`` of ``estimator`` are collected over ``cv``; per-class
     weights ``w`` (and, for macro-F1, biases ``b``) are chosen to maximise
     ``metric`` on them; then ``estimator`` is refitted on all the data and
-    :meth:`predict` returns ``argmax_k w_k p_k(x) + b_k``.
+    :meth:`predict` returns ``argmax_k w_k p_k(x) + b_k``. The score of a
+    rule is the metric on all the out-of-fold rows pooled (not the mean of
+    per-fold scores, which ``TunedThresholdClassifierCV`` maximises: for the
+    worst-class recall a mean of per-fold minima is biased low, and on
+    Gaussian classes the pooled optimum is the closer to the true one).
 
     The search starts from the metric's plug-in rule, then improves it by
     coordinate ascent, one class at a time:
@@ -366,7 +392,7 @@ class MetricOptimalClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
         The metric of the tuned rule on the out-of-fold probabilities.
 
     argmax_score_ : float
-        The metric of the plain argmax on the same probabilities.
+        The same for the plain argmax.
 
     n_iter_ : int
         Coordinate-ascent sweeps run.
@@ -484,17 +510,21 @@ class MetricOptimalClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
             scorer = check_scoring(self, scoring=metric)
             metric = None
         cv = check_cv(self.cv, y_array, classifier=True)
+        splits = list(cv.split(X, y_array))
+        folds = np.zeros(len(y_array), dtype=int)  # pooled (see the docstring)
         proba = cross_val_predict(
             clone(self.estimator),
             X,
             y_array,
-            cv=cv,
+            cv=splits,
             method="predict_proba",
             n_jobs=self.n_jobs,
             params=params,
         )
         proba = np.asarray(proba, dtype=np.float64)
-        rule = _Rule(proba, y_encoded, metric, scorer, classes, self.n_candidates)
+        rule = _Rule(
+            proba, y_encoded, folds, metric, scorer, classes, self.n_candidates
+        )
         prior = rule.support / rule.support.sum()
         self.argmax_score_ = rule.evaluate(np.argmax(proba, axis=1))
 

@@ -54,9 +54,9 @@ _LOGIT_ADJUSTED_LOSSES = {"logit_adjusted", "balanced_softmax"}
 
 
 def _final_step(estimator):
-    """The last step of a pipeline, or the estimator itself."""
+    """The last step of a (nested) pipeline, or the estimator itself."""
     steps = getattr(estimator, "steps", None)
-    return steps[-1][1] if steps else estimator
+    return _final_step(steps[-1][1]) if steps else estimator
 
 
 def _logit_adjustment(estimator):

