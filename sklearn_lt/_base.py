@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -39,6 +40,9 @@ from .schedules import (
     lr_scheduler_callback,
 )
 from .weights import compute_class_weights
+
+# Sparse X (one-hot encoded tables): CSR or CSC, kept sparse (see _as_tensor).
+_SPARSE = ["csr", "csc"]
 
 _COMMON_CONSTRAINTS = {
     "loss": [StrOptions(set(LOSSES))],
@@ -93,6 +97,11 @@ def _seeded_torch(seed, device):
 
 
 def _as_tensor(array):
+    """``array`` as a tensor sharing its memory; a scipy sparse matrix as
+    CSR (:class:`~sklearn_lt.net.TensorBatchIterator` makes tensors of its
+    batches, so it is never dense as a whole)."""
+    if sp.issparse(array):
+        return sp.csr_matrix(array)
     # Read-only inputs (memory maps) are fine: nothing writes to the tensor.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not")
@@ -198,7 +207,7 @@ def _check_finite_output(values, X, what, offset=0, total=None):
             f"The model's {what} are not finite for {rows.size} of "
             f"{total or len(values)} samples (first: row {offset + rows[0]}), whose "
             f"features "
-            f"reach {np.abs(X[rows]).max():.3g} in absolute value: float32 "
+            f"reach {abs(X[rows]).max():.3g} in absolute value: float32 "
             "overflowed. Scale the inputs as for training (e.g. a "
             "StandardScaler in a Pipeline)."
         )
@@ -306,7 +315,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
     # -- fit -----------------------------------------------------------------
     def _validate_inputs(self, X, y, sample_weight):
         X, y = validate_data(
-            self, X, y, dtype=np.float32, order="C", accept_sparse=False
+            self, X, y, dtype=np.float32, order="C", accept_sparse=_SPARSE
         )
         check_classification_targets(y)
         classes, y_encoded = np.unique(y, return_inverse=True)
@@ -323,8 +332,11 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (dense; converted to float32).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, converted to float32. A sparse matrix (CSR or
+            CSC, e.g. from a ``OneHotEncoder``) stays sparse: each minibatch
+            is made dense (or, above 64 MiB, a torch sparse tensor) when it
+            is drawn, never the whole matrix.
         y : array-like of shape (n_samples,)
             Class labels (any hashable, sortable labels).
         sample_weight : array-like of shape (n_samples,), default=None
@@ -415,7 +427,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 stacklevel=3,
             )
             return
-        rows = np.arange(len(X))
+        rows = np.arange(X.shape[0])
         if len(rows) > 1_000:
             rows = np.sort(np.random.RandomState(0).choice(rows, 1_000, replace=False))
         predicted = np.unique(np.argmax(self._validated_logits(X[rows]), axis=1))
@@ -573,8 +585,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            A chunk of training data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data (sparse as in :meth:`fit`).
         y : array-like of shape (n_samples,)
             Its labels, all among ``classes``.
         classes : array-like of shape (n_classes,), default=None
@@ -667,7 +679,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             reset=first_call,
             dtype=np.float32,
             order="C",
-            accept_sparse=False,
+            accept_sparse=_SPARSE,
         )
         check_classification_targets(y)
         unknown = np.setdiff1d(y, classes)
@@ -749,7 +761,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(
-            self, X, dtype=np.float32, order="C", accept_sparse=False, reset=False
+            self, X, dtype=np.float32, order="C", accept_sparse=_SPARSE, reset=False
         )
         return self._validated_logits(X, softmax)
 
@@ -767,11 +779,13 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             if isinstance(output, tuple):
                 output = output[0]
             if result is None:
-                result = np.empty((len(X), output.shape[1]), dtype=np.float64)
+                result = np.empty((X.shape[0], output.shape[1]), dtype=np.float64)
             block = torch.from_numpy(result[start : start + len(output)])
             torch.mul(output, scale, out=block)
             stop = start + len(output)
-            _check_finite_output(block.numpy(), X[start:stop], "logits", start, len(X))
+            _check_finite_output(
+                block.numpy(), X[start:stop], "logits", start, X.shape[0]
+            )
             if unseen.size:
                 block[:, unseen] = -torch.inf
             if softmax:  # in place: faster than torch.softmax's copies
@@ -790,7 +804,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -808,7 +822,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -821,7 +835,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -832,6 +846,6 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         tags.input_tags.allow_nan = False
         return tags

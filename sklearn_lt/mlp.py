@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
     _COMMON_CONSTRAINTS,
+    _SPARSE,
     _as_tensor,
     _BaseMarginClassifier,
     _check_finite_output,
@@ -413,7 +414,7 @@ class MLPMarginClassifier(
         """
         check_is_fitted(self)
         X = validate_data(
-            self, X, dtype=np.float32, order="C", accept_sparse=False, reset=False
+            self, X, dtype=np.float32, order="C", accept_sparse=_SPARSE, reset=False
         )
         net = self.net_
         net.module_.eval()
