@@ -121,7 +121,7 @@ tr.failed td { background: #fdecea; }
 tr.partial td { background: #fff6e0; }
 .bad { color: var(--bad); font-weight: 600; }
 .err { color: var(--bad); font-size: 12.5px; overflow-wrap: anywhere;
-       max-width: 360px; }
+       min-width: 16em; max-width: 360px; }
 .muted { color: #888; }
 figure { margin: 16px 0 28px; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
@@ -266,7 +266,7 @@ def _results_table(table):
                 if std is not None and math.isfinite(float(std))
                 else ""
             )
-            if status and not metric.endswith("_seconds"):
+            if status:
                 missing = FAILED
             elif metric.endswith("_shot_recall"):
                 missing = NO_CLASS
