@@ -403,7 +403,7 @@ class MetricOptimalClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
     See Also
     --------
     sklearn.model_selection.TunedThresholdClassifierCV : The binary threshold.
-    sklearn_lt.posthoc.LogitAdjustedClassifierCV : One parameter (``tau``)
+    sklearn_lt.LogitAdjustedClassifierCV : One parameter (``tau``)
         instead of one per class.
 
     Notes

@@ -164,7 +164,7 @@ class _AdjustedPredictionsMixin:
         class probabilities under the *balanced* (uniform) prior, not the
         training one; their argmax is :meth:`predict`. For probabilities at
         the training prior (or any other), wrap the model in
-        :class:`~sklearn_lt.prior_calibration.PriorCalibratedClassifier`.
+        :class:`~sklearn_lt.PriorCalibratedClassifier`.
 
         Parameters
         ----------
@@ -339,7 +339,7 @@ class LogitAdjustedClassifier(_BaseLogitAdjuster):
     See Also
     --------
     LogitAdjustedClassifierCV : Picks ``tau`` by cross-validation.
-    sklearn_lt.prior_calibration.PriorCalibratedClassifier : Probabilities at
+    sklearn_lt.PriorCalibratedClassifier : Probabilities at
         the training prior (or any named prior) instead of the balanced one.
     sklearn.model_selection.FixedThresholdClassifier : The binary-threshold
         counterpart in scikit-learn.

@@ -137,7 +137,7 @@ class PriorCalibratedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
       per-class biases ``b`` fitted by log-loss on out-of-fold log-
       probabilities (or logits) ``z``: ``softmax(z(x) / T + b)``. The biases
       absorb the prior the model was trained towards (class weights, LDAM,
-      VS, focal, :class:`~sklearn_lt.posthoc.LogitAdjustedClassifier`), the
+      VS, focal, :class:`~sklearn_lt.LogitAdjustedClassifier`), the
       temperature its over- or under-confidence (Alexandari et al., 2020).
     * ``"auto"``: ``"logit_adjusted"`` when the fitted model (or the last
       step of a pipeline) has such a loss, else ``"temperature_bias"``.
@@ -201,7 +201,7 @@ class PriorCalibratedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
     --------
     sklearn.calibration.CalibratedClassifierCV : Calibration at the training
         prior, without a named prior.
-    sklearn_lt.prior_shift.PriorShiftAdapter : Estimates an unknown
+    sklearn_lt.PriorShiftAdapter : Estimates an unknown
         deployment prior from unlabelled rows.
 
     References

@@ -102,7 +102,7 @@ class PriorShiftAdapter(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
       ``predict_proba`` to be calibrated at the training prior; for
       estimators that return balanced probabilities (this package's, trained
       with ``class_weight`` or a long-tail loss) wrap them in
-      :class:`~sklearn_lt.prior_calibration.PriorCalibratedClassifier` with
+      :class:`~sklearn_lt.PriorCalibratedClassifier` with
       ``prior="train"`` first.
     * ``method="bbse"`` (Lipton, Wang and Smola, 2018): black-box shift
       estimation from hard predictions only, so calibration does not matter.
@@ -169,7 +169,7 @@ class PriorShiftAdapter(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     See Also
     --------
-    sklearn_lt.prior_calibration.PriorCalibratedClassifier : Probabilities at
+    sklearn_lt.PriorCalibratedClassifier : Probabilities at
         a prior the user knows.
 
     References
