@@ -12,7 +12,6 @@ import pytest
 from sklearn_lt.compare import results as results_module
 from sklearn_lt.compare.results import (
     CHECKSUM,
-    OWNED_FILES,
     ResultsDirectory,
     ResultsDirectoryError,
     checked_csv,

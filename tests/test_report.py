@@ -323,7 +323,7 @@ def test_not_applicable_and_failed_cells_read_differently(tmp_path):
         }
     )
     page = parse(write(tmp_path, table, per_class, meta={}, images=False))
-    rows = dict((cells[1], cells) for _, cells in result_rows(page))
+    rows = {cells[1]: cells for _, cells in result_rows(page)}
     assert rows["ok"][3:6] == ["0.800 ± 0.000", "0.900", "no class"]
     assert rows["broken"][3:6] == ["failed (2/2 splits)", "failed", "failed"]
     assert "–" not in "".join(page.text)

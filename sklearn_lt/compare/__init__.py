@@ -4,9 +4,10 @@
 ``sklearn-lt compare`` runs): the data, the contenders, the splits, then
 ``.run(out=None, resume=False, overwrite=False)``, which returns a
 :class:`ComparisonResults` with ``.table``, ``.per_class``, ``.per_split``,
-``.to_html(path)`` and ``.plot()``. :func:`compare` runs every contender through the same train/test splits and
-returns one row per contender with the mean and standard deviation over the
-splits of the metrics the long-tail literature reports:
+``.to_html(path)`` and ``.plot()``. :func:`compare` runs every contender
+through the same train/test splits and returns one row per contender with
+the mean and standard deviation over the splits of the metrics the
+long-tail literature reports:
 
 * ``balanced_accuracy`` (:func:`sklearn.metrics.balanced_accuracy_score`, the
   mean per-class recall),
