@@ -283,6 +283,13 @@ def test_targets_that_are_not_classes_are_refused(labels, pattern):
         read_table(_table().assign(label=labels), "label")
 
 
+def test_continuous_target_written_with_decimal_commas_is_refused_too(tmp_path):
+    frame = _table().assign(label=np.linspace(0, 1, 60).round(3))
+    frame.to_csv(tmp_path / "comma.csv", sep=";", decimal=",", index=False)
+    with pytest.raises(ValueError, match=r"holds continuous values \(60 distinct\)"):
+        read_table(tmp_path / "comma.csv", "label")
+
+
 # -- row identifiers and dropped columns -----------------------------------------------
 
 

@@ -289,9 +289,9 @@ def read_table(
         )
         features = features.iloc[labelled]
         y = y[labelled]
-    _check_labels(y, target)
 
     X, decimal = _features(features.reset_index(drop=True), decimal, text, notes)
+    _check_labels(y, target, decimal)
     _identifiers(X, notes)
     for note in notes:
         warnings.warn(note, TableWarning, stacklevel=2)
@@ -365,8 +365,7 @@ def _read_file(data, name, target, sep, decimal, max_bytes):
         if decimal is None:
             decimal = _detect_decimal(
                 pd.Series([row[i] for row in rows if i < len(row)], dtype=object)
-                for i, column in enumerate(header)
-                if column != target
+                for i in range(len(header))  # the labels too: the same hand
             )
         missing = sorted(MISSING_MARKERS)
         with opener() as handle:
@@ -571,8 +570,11 @@ def _labels(column, target, text):
     return labels, present
 
 
-def _check_labels(y, target):
-    numbers = pd.to_numeric(pd.Series(y, dtype=object), errors="coerce")
+def _check_labels(y, target, decimal):
+    labels = pd.Series(y, dtype=object)
+    if decimal != ".":
+        labels = labels.str.replace(decimal, ".", regex=False)
+    numbers = pd.to_numeric(labels, errors="coerce")
     if numbers.notna().all() and np.isfinite(numbers.to_numpy(dtype=float)).all():
         from sklearn.utils.multiclass import type_of_target
 
