@@ -26,6 +26,7 @@ __version__ = "0.1.0.dev0"
 
 # Public name -> the submodule that defines it.
 _LAZY = {
+    "DoubleCorrectionWarning": "_base",
     "LinearMarginClassifier": "linear",
     "LinearMarginClassifierCV": "_cv",
     "LogitAdjustedClassifier": "posthoc",
@@ -49,6 +50,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "DoubleCorrectionWarning",
     "LinearMarginClassifier",
     "LinearMarginClassifierCV",
     "LogitAdjustedClassifier",
@@ -73,6 +75,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
+    from ._base import DoubleCorrectionWarning
     from ._cv import LinearMarginClassifierCV, MLPMarginClassifierCV
     from .datasets import (
         load_digits_lt,

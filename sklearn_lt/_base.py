@@ -78,6 +78,31 @@ _AUTO_ALPHA_ROWS = 2000
 _AUTO_ALPHA_ELM = 1e-4
 
 
+class DoubleCorrectionWarning(UserWarning):
+    """Class weights (or DRW) combined with a loss that already corrects
+    for the class prior.
+
+    ``loss="logit_adjusted"`` (with ``tau > 0``) and
+    ``loss="balanced_softmax"`` add ``tau * log(prior)`` to the logits in
+    training, which is already the correction for an imbalanced prior
+    (Menon et al., 2021). Class weights (``class_weight``, or the deferred
+    re-weighting of ``reweight="drw"``) correct for it a second time, and
+    the model then over-predicts the rare classes.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn_lt import DoubleCorrectionWarning, LinearMarginClassifier
+    >>> X, y = make_classification(100, 4, weights=[0.8], random_state=0)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = LinearMarginClassifier(class_weight="balanced").fit(X, y)
+    >>> [w.category.__name__ for w in caught]
+    ['DoubleCorrectionWarning']
+    """
+
+
 @contextmanager
 def _seeded_torch(seed, device):
     """Run the body with torch's random state seeded, then restore it.
@@ -307,6 +332,32 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             }
         return {}
 
+    def _check_double_correction(self):
+        """Warn when class weights and a prior-correcting loss both apply."""
+        if self.loss == "logit_adjusted" and self.tau > 0:
+            loss = f"loss='logit_adjusted' (tau={self.tau})"
+        elif self.loss == "balanced_softmax":
+            loss = "loss='balanced_softmax'"
+        else:
+            return
+        weights = []
+        if self.class_weight is not None:
+            weights.append(f"class_weight={self.class_weight!r}")
+        if self.reweight == "drw":
+            weights.append("reweight='drw'")
+        if not weights:
+            return
+        warnings.warn(
+            f"{' and '.join(weights)} with {loss} correct for the class prior "
+            "twice: the loss already adds tau * log(prior) to the logits in "
+            "training, and the class weights then favour the rare classes "
+            "again, so the model over-predicts them. Use one correction: "
+            "class_weight=None and reweight=None with this loss, or the "
+            "weights with loss='ce' (re-weighting) or loss='ldam' (LDAM-DRW).",
+            DoubleCorrectionWarning,
+            stacklevel=3,
+        )
+
     def _uses_cosine_head(self):
         return self.loss == "ldam" or (
             self.loss == "elm" and self.elm_logit_loss == "ldam"
@@ -351,6 +402,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         self._validate_params()
+        self._check_double_correction()
         device = _check_device(self.device)
         if self.loss == "elm" and not self._supports_embeddings:
             raise ValueError(
@@ -602,6 +654,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         """
         self._validate_params()
         first_call = not hasattr(self, "classes_")
+        if first_call:
+            self._check_double_correction()
         if first_call:
             device = _check_device(self.device)
             if self.loss == "elm" and not self._supports_embeddings:

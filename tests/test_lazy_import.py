@@ -17,6 +17,7 @@ HEAVY = ["torch", "skorch", "pandas", "matplotlib"]
 # The public names of sklearn_lt before the lazy __init__, with the module
 # each comes from.
 PUBLIC = {
+    "DoubleCorrectionWarning": "sklearn_lt._base",
     "LinearMarginClassifier": "sklearn_lt.linear",
     "LinearMarginClassifierCV": "sklearn_lt._cv",
     "LogitAdjustedClassifier": "sklearn_lt.posthoc",

@@ -240,3 +240,66 @@ def test_a_huge_adam_learning_rate_warns_and_names_it():
     X = rng.normal(size=(y.size, 4)) + 3 * np.eye(4)[y]
     with pytest.warns(ConvergenceWarning, match="learning_rate_init=1000.0"):
         LinearMarginClassifier(solver="adam", learning_rate_init=1e3).fit(X, y)
+
+
+# --------------------------------------------------------------------------
+# Class weights with a loss that already corrects for the prior (issue 23)
+# --------------------------------------------------------------------------
+def _estimator(cls, **params):
+    from sklearn_lt import MLPMarginClassifier
+
+    if cls == "mlp":
+        return MLPMarginClassifier(hidden_layer_sizes=(4,), max_epochs=1, **params)
+    return LinearMarginClassifier(max_iter=5, **params)
+
+
+@pytest.mark.parametrize("cls", ["linear", "mlp"])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"class_weight": "balanced"},
+            r"class_weight='balanced' with loss='logit_adjusted' \(tau=1.0\) "
+            "correct for the class prior twice",
+        ),
+        (
+            {"loss": "balanced_softmax", "reweight": "drw"},
+            "reweight='drw' with loss='balanced_softmax' correct for the class "
+            "prior twice",
+        ),
+        (
+            {"tau": 0.5, "class_weight": {0: 2.0}, "reweight": "drw"},
+            r"class_weight=\{0: 2.0\} and reweight='drw' with "
+            r"loss='logit_adjusted' \(tau=0.5\)",
+        ),
+    ],
+)
+def test_weights_with_a_prior_correcting_loss_warn_naming_both(
+    long_tailed, cls, params, message
+):
+    from sklearn_lt import DoubleCorrectionWarning
+
+    X, y = long_tailed
+    assert issubclass(DoubleCorrectionWarning, UserWarning)
+    with pytest.warns(DoubleCorrectionWarning, match=message):
+        _estimator(cls, **params).fit(X, y)
+    with pytest.warns(DoubleCorrectionWarning, match=message):
+        _estimator(cls, **params).partial_fit(X, y, classes=[0, 1, 2])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"loss": "ce", "class_weight": "balanced"},
+        {"loss": "ldam", "reweight": "drw"},
+        {"loss": "logit_adjusted", "tau": 0.0, "class_weight": "balanced"},
+        {"loss": "logit_adjusted"},
+    ],
+)
+def test_one_correction_does_not_warn(long_tailed, params):
+    from sklearn_lt import DoubleCorrectionWarning
+
+    X, y = long_tailed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DoubleCorrectionWarning)
+        _estimator("linear", **params).fit(X, y)
