@@ -636,7 +636,7 @@ def _as_text(column, name, text):
                 f"value per row: leave it out (--drop-columns {name}, or "
                 "drop_columns=) or flatten it"
             )
-    if text:  # a CSV column: strings only, no missing values yet
+    if text:  # a CSV column pandas kept as text (its markers already NaN)
         strings = column.str.strip()
     else:
         present = column.notna().to_numpy()
