@@ -351,7 +351,7 @@ class Comparison:
             "cv": self.cv if isinstance(self.cv, Integral) else "given splits",
             "repeats": self.repeats,
             "imbalance_ratio": self.imbalance_ratio,
-            "shot_thresholds": [many_shot, few_shot],
+            "shot_thresholds": [float(many_shot), float(few_shot)],
             "categorical": self.categorical,
             "target": self.target if isinstance(self.target, str) else None,
             "scoring": _scoring_names(self.scoring),
