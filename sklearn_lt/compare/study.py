@@ -346,6 +346,8 @@ class Comparison:
         front = self.preprocess
         if isinstance(front, str) and front == "auto":
             front = sorted(_builtin_names(self.contenders, contenders))
+        elif isinstance(front, (tuple, set, frozenset)):
+            front = list(front)
         settings = {
             "seed": self.random_state,
             "cv": self.cv if isinstance(self.cv, Integral) else "given splits",
@@ -423,6 +425,7 @@ class Comparison:
                     few_shot=few_shot,
                     categorical=self.categorical,
                     preprocess=(
+                        # a resumed run: the names still to run
                         [name for name in front if name in remaining]
                         if isinstance(front, list)
                         else front
