@@ -176,6 +176,7 @@ def test_report_and_plots_from_the_results(frame, tmp_path):
         ({"data": None, "cv": [([0], [1])]}, "cv is the number of splits"),
         ({"data": None, "shot_thresholds": 5}, "shot_thresholds must be"),
         ({"data": None, "repeats": 0}, "repeats must be an integer >= 1"),
+        ({"data": None, "preprocess": ["logreg", "lgoreg"]}, r"unknown .*'lgoreg'"),
     ],
 )
 def test_bad_settings_are_one_line_errors(kwargs, message):

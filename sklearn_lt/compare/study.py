@@ -348,6 +348,13 @@ class Comparison:
             front = sorted(_builtin_names(self.contenders, contenders))
         elif isinstance(front, (tuple, set, frozenset)):
             front = list(front)
+        if isinstance(front, list):
+            unknown = sorted(set(front) - set(contenders))
+            if unknown:
+                raise ValueError(
+                    f"preprocess names unknown contender(s) {unknown}; the "
+                    f"contenders are: {', '.join(contenders)}."
+                )
         settings = {
             "seed": self.random_state,
             "cv": self.cv if isinstance(self.cv, Integral) else "given splits",
