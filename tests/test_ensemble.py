@@ -191,3 +191,24 @@ def test_elm_members_each_get_their_own_embedding_loss():
     assert embeddings.shape == (60, 2, 4)
     assert float(loss) == pytest.approx(np.mean(expected), rel=1e-6)
     assert clf.transform(X).shape == (60, 8)
+
+
+@pytest.mark.parametrize("ensemble_size", [1, 4])
+def test_few_positives_the_minority_is_still_predicted(ensemble_size):
+    # bench_quality's breast-cancer task: 12 malignant rows kept among the
+    # 357 benign ones, 8 of them in the training part. A collapsed model
+    # predicts the majority class for every row.
+    X, y = load_breast_cancer(return_X_y=True)
+    rng = np.random.RandomState(0)
+    malignant = rng.choice(np.flatnonzero(y == 0), 12, replace=False)
+    keep = np.sort(np.r_[np.flatnonzero(y == 1), malignant])
+    X, y = StandardScaler().fit_transform(X[keep]), (y[keep] == 0).astype(int)
+    train = np.ones(len(y), dtype=bool)
+    train[np.flatnonzero(y == 1)[:4]] = False
+    train[np.flatnonzero(y == 0)[:120]] = False
+    clf = MLPMarginClassifier(ensemble_size=ensemble_size, random_state=0)
+    clf.fit(X[train], y[train])
+    assert y[train].sum() == 8
+    predicted = clf.predict(X[~train])
+    assert predicted[y[~train] == 1].any()
+    assert set(np.unique(predicted)) == {0, 1}
