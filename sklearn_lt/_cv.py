@@ -473,7 +473,7 @@ _SHARED_DOC = """
     Parameters
     ----------
     estimator : {name} or None, default=None
-        The configured estimator whose other settings are kept (``max_iter``,
+        The configured estimator whose other settings are kept (``{kept}``,
         ``device``, ...); the grid's settings are set on clones of it. None
         means ``{name}()``.
     param_grid : dict or list of dicts, default=None
@@ -578,7 +578,7 @@ class LinearMarginClassifierCV(_MarginClassifierCV):
          {"loss": ["ce"], "class_weight": ["balanced"],
           "alpha": [1e-4, 1e-3, 1e-2, 1e-1]}]
 """
-        + _SHARED_DOC.format(name="LinearMarginClassifier")
+        + _SHARED_DOC.format(name="LinearMarginClassifier", kept="max_iter")
         + """
     See Also
     --------
@@ -646,7 +646,7 @@ class MLPMarginClassifierCV(_MarginClassifierCV):
           "alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(100,), (256, 256)]},
          {"loss": ["ldam"], "reweight": ["drw"], "alpha": [1e-4, 1e-2]}]
 """
-        + _SHARED_DOC.format(name="MLPMarginClassifier")
+        + _SHARED_DOC.format(name="MLPMarginClassifier", kept="max_epochs")
         + """
     See Also
     --------
