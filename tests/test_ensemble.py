@@ -173,6 +173,7 @@ def test_vs_centring_acts_on_every_member_head():
     np.testing.assert_allclose((bias @ u).numpy(), 0, atol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:The model predicts the single class")
 def test_elm_members_each_get_their_own_embedding_loss():
     X, y = make_classification(60, 5, n_informative=3, n_classes=3, random_state=0)
     clf = MLPMarginClassifier(
