@@ -32,7 +32,7 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .posthoc import _check_targets, _check_weights
+from .posthoc import _check_prior, _check_targets, _check_weights
 
 __all__ = ["MetricOptimalClassifierCV"]
 
@@ -73,10 +73,11 @@ def _metric_from_counts(metric, tp, predicted, support):
         return np.exp(np.nanmean(np.log(recall), axis=0))  # gmean; 0 if a 0
 
 
-def _counts(y, y_pred, n_classes):
-    """``(tp, predicted)`` per class for encoded labels."""
-    tp = np.bincount(y[y == y_pred], minlength=n_classes).astype(np.float64)
-    predicted = np.bincount(y_pred, minlength=n_classes).astype(np.float64)
+def _counts(y, y_pred, n_classes, weight):
+    """``(tp, predicted)`` per class for encoded labels, rows weighted."""
+    right = y == y_pred
+    tp = np.bincount(y[right], weights=weight[right], minlength=n_classes)
+    predicted = np.bincount(y_pred, weights=weight, minlength=n_classes)
     return tp, predicted
 
 
@@ -88,16 +89,20 @@ class _Rule:
     cumulative counts, for a scorer only a grid of candidates is tried.
     """
 
-    def __init__(self, proba, y, folds, metric, scorer, classes, n_candidates):
+    def __init__(
+        self, proba, y, folds, metric, scorer, classes, n_candidates, row_weight
+    ):
         self.proba = proba
         self.y = y
         self.n_classes = proba.shape[1]
-        self.support = np.bincount(y, minlength=self.n_classes).astype(np.float64)
+        # Rows weighted by q_y / pi_y count as if the classes had prior q.
+        self.row_weight = row_weight
+        self.support = np.bincount(y, weights=row_weight, minlength=self.n_classes)
         # The score is the mean over groups (``folds``) of the metric on each
         # group's rows; the estimator passes one group (the pooled rows).
         self.in_fold = [folds == fold for fold in np.unique(folds)]
         self.fold_support = [
-            np.bincount(y[rows], minlength=self.n_classes).astype(np.float64)
+            np.bincount(y[rows], weights=row_weight[rows], minlength=self.n_classes)
             for rows in self.in_fold
         ]
         self.metric = metric
@@ -116,10 +121,17 @@ class _Rule:
             if self.scorer is not None:
                 stand_in = _FixedPredictions(self.classes, self.classes[fold_pred])
                 values.append(
-                    self.scorer(stand_in, fold_pred[:, None], self.classes[y_true])
+                    self.scorer(
+                        stand_in,
+                        fold_pred[:, None],
+                        self.classes[y_true],
+                        sample_weight=self.row_weight[rows],
+                    )
                 )
                 continue
-            tp, predicted = _counts(y_true, fold_pred, self.n_classes)
+            tp, predicted = _counts(
+                y_true, fold_pred, self.n_classes, self.row_weight[rows]
+            )
             values.append(
                 _metric_from_counts(
                     self.metric, tp[:, None], predicted[:, None], support
@@ -234,15 +246,17 @@ class _Rule:
         was_right = moved_true == moved_from
         total = np.zeros(steps + 1)
         for rows, support in zip(self.in_fold, self.fold_support):
-            tp, predicted = _counts(self.y[rows], base_pred[rows], n_classes)
+            tp, predicted = _counts(
+                self.y[rows], base_pred[rows], n_classes, self.row_weight[rows]
+            )
             moves = rows[order]  # the moved rows that belong to this fold
+            weight = np.where(moves, self.row_weight[order], 0.0)
             d_pred = np.zeros((n_classes, steps + 1))
             d_tp = np.zeros((n_classes, steps + 1))
-            np.add.at(d_pred, (moved_from[moves], columns[moves]), -1.0)
-            d_pred[k, 1:] += moves
-            right = was_right & moves
-            np.add.at(d_tp, (moved_from[right], columns[right]), -1.0)
-            d_tp[k, 1:] += (moved_true == k) & moves
+            np.add.at(d_pred, (moved_from, columns), -weight)
+            d_pred[k, 1:] += weight
+            np.add.at(d_tp, (moved_from, columns), -weight * was_right)
+            d_tp[k, 1:] += weight * (moved_true == k)
             tp_j = tp[:, None] + np.cumsum(d_tp, axis=1)
             pred_j = predicted[:, None] + np.cumsum(d_pred, axis=1)
             total += _metric_from_counts(self.metric, tp_j, pred_j, support)
@@ -272,16 +286,21 @@ def _normalised(weights, biases):
     return weights / scale, biases / scale
 
 
-def _start(rule, metric, prior):
-    """Starting weights and biases from the metric's plug-in rule."""
+def _start(rule, metric, prior, ratio):
+    """Starting weights and biases from the metric's plug-in rule.
+
+    ``prior`` is the training prior, ``ratio`` the deployment prior over it
+    (the Bayes rule for accuracy at the deployment prior).
+    """
     n_classes = len(prior)
     ones, zeros = np.ones(n_classes), np.zeros(n_classes)
-    starts = [(ones, zeros), (1.0 / prior, zeros)]
+    starts = [(ones, zeros), (1.0 / prior, zeros), (ratio / ratio.max(), zeros)]
     if metric in ("macro_f1", "gmean"):
         # Fixed point of the linearisation at the current confusion counts.
         weights, biases = 1.0 / prior, zeros
         for _ in range(20):
-            tp, predicted = _counts(rule.y, rule.predict(weights, biases), n_classes)
+            y_pred = rule.predict(weights, biases)
+            tp, predicted = _counts(rule.y, y_pred, n_classes, rule.row_weight)
             if metric == "gmean":
                 weights, biases = 1.0 / np.maximum(tp, 0.5), zeros
             else:
@@ -302,7 +321,8 @@ def _start(rule, metric, prior):
             total += lam
             mean = total / step / prior
             starts.append((mean / mean.max(), zeros))
-            tp, _ = _counts(rule.y, rule.predict(weights, zeros), n_classes)
+            y_pred = rule.predict(weights, zeros)
+            tp, _ = _counts(rule.y, y_pred, n_classes, rule.row_weight)
             lam = lam * np.exp(-0.5 * tp / rule.support)
             lam /= lam.sum()
     scored = [(rule.evaluate(rule.predict(w, b)), i) for i, (w, b) in enumerate(starts)]
@@ -365,6 +385,16 @@ class MetricOptimalClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
         ``"gmean"``, ``"worst_class_recall"``, ``"accuracy"``, another
         scikit-learn scorer name, or a scorer callable. Greater is better.
 
+    prior : "balanced" or array-like of shape (n_classes,), default=None
+        The class prior the metric is maximised for. None: that of the
+        training data. Otherwise each out-of-fold row of class ``k`` counts
+        ``q_k / pi_k`` times, as if the classes were drawn with prior ``q``
+        (uniform for ``"balanced"``; an array is aligned with the sorted
+        labels and normalised). Recalls, hence balanced accuracy, G-mean and
+        worst-class recall, do not depend on it; precision, F1 and accuracy
+        do. Use it when the deployment prior is known (or estimated by
+        :class:`~sklearn_lt.PriorShiftAdapter`).
+
     cv : int, cross-validation generator or iterable, default=5
         Splits for the out-of-fold probabilities (an int means stratified
         k-fold).
@@ -396,7 +426,8 @@ class MetricOptimalClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
         The per-class biases ``b`` (zeros unless ``metric="macro_f1"``).
 
     best_score_ : float
-        The metric of the tuned rule on the out-of-fold probabilities.
+        The metric of the tuned rule on the out-of-fold probabilities
+        (rows weighted to ``prior``).
 
     argmax_score_ : float
         The same for the plain argmax.
@@ -458,6 +489,7 @@ class MetricOptimalClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
             StrOptions(_COUNT_METRICS | set(_ALIASES) | set(get_scorer_names())),
             callable,
         ],
+        "prior": [StrOptions({"balanced"}), "array-like", None],
         "cv": ["cv_object"],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_candidates": [Interval(Integral, 2, None, closed="left")],
@@ -469,6 +501,7 @@ class MetricOptimalClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
         estimator,
         *,
         metric="macro_f1",
+        prior=None,
         cv=5,
         max_iter=10,
         n_candidates=32,
@@ -476,6 +509,7 @@ class MetricOptimalClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
     ):
         self.estimator = estimator
         self.metric = metric
+        self.prior = prior
         self.cv = cv
         self.max_iter = max_iter
         self.n_candidates = n_candidates
@@ -529,13 +563,26 @@ class MetricOptimalClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
             params=params,
         )
         proba = np.asarray(proba, dtype=np.float64)
+        counts = np.bincount(y_encoded, minlength=len(classes)).astype(np.float64)
+        prior = counts / counts.sum()
+        if isinstance(self.prior, str):  # "balanced"
+            target = np.full(len(classes), 1.0 / len(classes))
+        else:
+            target = _check_prior(self.prior, counts, classes)
+        ratio = target / prior
         rule = _Rule(
-            proba, y_encoded, folds, metric, scorer, classes, self.n_candidates
+            proba,
+            y_encoded,
+            folds,
+            metric,
+            scorer,
+            classes,
+            self.n_candidates,
+            ratio[y_encoded],
         )
-        prior = rule.support / rule.support.sum()
         self.argmax_score_ = rule.evaluate(np.argmax(proba, axis=1))
 
-        weights, biases = _start(rule, metric, prior)
+        weights, biases = _start(rule, metric, prior, ratio)
         score = rule.evaluate(rule.predict(weights, biases))
         searched = ("weight", "bias") if metric in _WITH_BIAS else ("weight",)
         self.n_iter_ = 0

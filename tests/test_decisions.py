@@ -57,13 +57,13 @@ class GaussianBayes(ClassifierMixin, BaseEstimator):
         return np.argmax(self.predict_proba(X), axis=1)
 
 
-def draw(n, seed):
+def draw(n, seed, prior=PRIOR):
     rng = np.random.default_rng(seed)
-    y = rng.choice(3, size=n, p=PRIOR)
+    y = rng.choice(3, size=n, p=prior)
     return rng.normal(MEANS[y], 1.0)[:, None], y
 
 
-def population_optimum(metric):
+def population_optimum(metric, prior=PRIOR):
     """Best population value of ``metric`` over rules ``x < t1 -> 0,
     t1 <= x < t2 -> 1, x >= t2 -> 2`` (a fine grid), in closed form."""
     grid = np.linspace(-2.0, 6.0, 401)
@@ -75,13 +75,13 @@ def population_optimum(metric):
     cdf2 = norm.cdf(t2[None, :] - MEANS[:, None])
     rate = np.stack([cdf1, cdf2 - cdf1, 1.0 - cdf2], axis=1)  # (k, j, rules)
     recall = rate[[0, 1, 2], [0, 1, 2]]
-    tp = PRIOR[:, None] * recall
-    predicted = np.einsum("k,kjr->jr", PRIOR, rate)
+    tp = prior[:, None] * recall
+    predicted = np.einsum("k,kjr->jr", prior, rate)
     values = {
         "balanced_accuracy": recall.mean(axis=0),
         "worst_class_recall": recall.min(axis=0),
         "gmean": np.prod(recall, axis=0) ** (1 / 3),
-        "macro_f1": (2 * tp / (predicted + PRIOR[:, None])).mean(axis=0),
+        "macro_f1": (2 * tp / (predicted + prior[:, None])).mean(axis=0),
     }[metric]
     return values.max()
 
@@ -106,6 +106,42 @@ def test_rule_reaches_the_optimum_of_gaussian_classes(metric):
         proba = inner.predict_proba(X_test)
         plain = SKLEARN_METRIC[metric](y_test, np.argmax(proba, axis=1))
         assert plain < optimum - 0.03
+
+
+def test_macro_f1_at_a_named_deployment_prior_reaches_its_optimum():
+    # Trained on PRIOR, deployed on balanced classes: with prior="balanced"
+    # the rule reaches the closed-form optimum of macro-F1 at that prior.
+    X_train, y_train = draw(6000, seed=0)
+    X_test, y_test = draw(60000, seed=1, prior=np.full(3, 1 / 3))
+    inner = FrozenEstimator(GaussianBayes().fit(X_train, y_train))
+    optimum = population_optimum("macro_f1", np.full(3, 1 / 3))
+    scores = {}
+    for prior in ("balanced", None):
+        model = MetricOptimalClassifierCV(inner, metric="macro_f1", prior=prior)
+        model.fit(X_train, y_train)
+        scores[prior] = f1_score(y_test, model.predict(X_test), average="macro")
+    assert scores["balanced"] == pytest.approx(optimum, abs=0.015)
+    assert scores[None] < optimum - 0.005  # tuned for the training prior
+
+
+def test_prior_weights_the_out_of_fold_rows():
+    X, y = make_long_tailed_classification(
+        n_samples=1500, n_classes=4, imbalance_ratio=10, random_state=0
+    )
+    cv = StratifiedKFold(3)
+    counts = np.bincount(y)
+    same = MetricOptimalClassifierCV(LogisticRegression(), cv=cv, prior=counts * 3)
+    default = MetricOptimalClassifierCV(LogisticRegression(), cv=cv)
+    np.testing.assert_allclose(same.fit(X, y).weights_, default.fit(X, y).weights_)
+    model = MetricOptimalClassifierCV(LogisticRegression(), cv=cv, prior="balanced")
+    model.fit(X, y)
+    proba = cross_val_predict(LogisticRegression(), X, y, cv=cv, method="predict_proba")
+    tuned = np.argmax(proba * model.weights_ + model.biases_, axis=1)
+    weight = (1 / 4) / (counts / counts.sum())
+    expected = f1_score(y, tuned, average="macro", sample_weight=weight[y])
+    assert model.best_score_ == pytest.approx(expected)
+    with pytest.raises(ValueError, match="prior has 2 entries but there are 4"):
+        MetricOptimalClassifierCV(LogisticRegression(), prior=[1, 1]).fit(X, y)
 
 
 def test_balanced_accuracy_weights_approach_inverse_prior():
