@@ -213,3 +213,21 @@ def test_few_positives_the_minority_is_still_predicted(ensemble_size):
     predicted = clf.predict(X[~train])
     assert predicted[y[~train] == 1].any()
     assert set(np.unique(predicted)) == {0, 1}
+
+
+def test_ensemble_size_must_be_a_positive_integer():
+    X, y = _scaled_breast_cancer()
+    with pytest.raises(ValueError, match="'ensemble_size' parameter"):
+        MLPMarginClassifier(ensemble_size=0).fit(X, y)
+
+
+def test_ensemble_survives_save_and_load(tmp_path):
+    from sklearn_lt.persistence import load, save
+
+    X, y = _scaled_breast_cancer()
+    clf = MLPMarginClassifier(ensemble_size=3, max_epochs=2, random_state=0)
+    clf.fit(X, y)
+    save(clf, tmp_path / "model.sklt")
+    loaded = load(tmp_path / "model.sklt")
+    assert isinstance(loaded.net_.module_, EnsembleMLPModule)
+    np.testing.assert_array_equal(loaded.decision_function(X), clf.decision_function(X))
