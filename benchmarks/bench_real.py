@@ -49,6 +49,7 @@ Run::
     python benchmarks/bench_real.py                       # default field
     python benchmarks/bench_real.py --groups binary_real --repeats 1
     python benchmarks/bench_real.py --contenders tabm_la --tables olive hawks
+    python benchmarks/bench_real.py --cached     # tables of the cached cells only
 
 From Python (another script registering its own contenders)::
 
@@ -542,6 +543,7 @@ def run(
     *,
     fresh=False,
     verbose=True,
+    cached_only=False,
 ):
     """Run the missing cells, append each to ``out``, return the cells asked for.
 
@@ -560,6 +562,8 @@ def run(
         The cache CSV (default ``benchmarks/results/bench_real_cells.csv``).
     fresh : bool
         Recompute every cell asked for, ignoring the cache.
+    cached_only : bool
+        Compute nothing: return the cached cells asked for.
 
     Returns
     -------
@@ -591,6 +595,8 @@ def run(
                 wanted.append(tuple(map(str, cell)))
                 if tuple(map(str, cell)) not in done:
                     todo.append((*cell[:5], CONTENDERS[contender], key))
+    if cached_only:
+        todo = []
     if verbose:
         print(f"# {len(wanted)} cells asked for, {len(todo)} to compute", flush=True)
     start = time.perf_counter()
@@ -642,9 +648,9 @@ def summarise(cells):
 
 
 def _order(contenders, score):
-    return sorted(
-        contenders, key=lambda c: -np.nan_to_num(score.get(c, np.nan), nan=-1)
-    )
+    """Best first; contenders without a score last."""
+    score = pd.Series(score).reindex(list(contenders))
+    return list(score.sort_values(ascending=False, na_position="last").index)
 
 
 def report(cells, metric="balanced_accuracy"):
@@ -664,7 +670,8 @@ def report(cells, metric="balanced_accuracy"):
         ]
     wide = per_group[metric].unstack("group")
     wide = wide[[g for g in GROUPS if g in wide.columns]]
-    wide = wide.loc[_order(wide.index, wide.mean(axis=1))]
+    # contenders missing from a group (thresholds: binary only) rank last
+    wide = wide.loc[_order(wide.index, wide.mean(axis=1, skipna=False))]
     lines += [f"\n### group means: {metric}\n", wide.round(3).to_markdown()]
     for other in [m for m in METRICS if m != metric]:
         wide = per_group[other].unstack("group")
@@ -692,6 +699,9 @@ def main(argv=None):
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="cache CSV")
     parser.add_argument("--fresh", action="store_true", help="ignore the cache")
     parser.add_argument("--quiet", action="store_true", help="no per-cell lines")
+    parser.add_argument(
+        "--cached", action="store_true", help="compute nothing: report cached cells"
+    )
     args = parser.parse_args(argv)
     tables = args.tables or list(TABLES)
     if args.groups:
@@ -702,12 +712,13 @@ def main(argv=None):
     start = time.perf_counter()
     cells = run(
         tables, contenders, args.folds, args.repeats, args.n_jobs, args.out,
-        fresh=args.fresh, verbose=not args.quiet,
+        fresh=args.fresh, verbose=not args.quiet, cached_only=args.cached,
     )  # fmt: skip
     print(
         f"\n# bench_real: {len(cells)} cells ({time.perf_counter() - start:.0f} s "
         f"wall), {platform.machine()} {os.cpu_count()} cores, n_jobs={args.n_jobs}, "
-        f"folds={args.folds}, repeats={args.repeats}, {time.strftime('%Y-%m-%d')}"
+        f"real tables: folds={args.folds}, repeats={args.repeats}; bench_quality "
+        f"tables: {QUALITY_SEEDS} seeds; {time.strftime('%Y-%m-%d')}"
     )
     print(report(cells))
 
