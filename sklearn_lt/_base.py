@@ -39,14 +39,14 @@ from .schedules import (
     drw_start_epoch,
     lr_scheduler_callback,
 )
-from .weights import compute_class_weights
+from .weights import TAU_CONSTRAINT, compute_class_weights
 
 # Sparse X (one-hot encoded tables): CSR or CSC, kept sparse (see _as_tensor).
 _SPARSE = ["csr", "csc"]
 
 _COMMON_CONSTRAINTS = {
     "loss": [StrOptions(set(LOSSES))],
-    "tau": [Interval(Real, None, None, closed="neither")],
+    "tau": [TAU_CONSTRAINT],
     "max_margin": [Interval(Real, 0, None, closed="left")],
     "scale": [Interval(Real, 0, None, closed="neither")],
     "vs_gamma": [Interval(Real, None, None, closed="neither")],
@@ -66,6 +66,7 @@ _COMMON_CONSTRAINTS = {
     "device": [str, torch.device],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
+    "warm_start": ["boolean"],
 }
 
 
@@ -364,9 +365,9 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         )
 
     # -- fit -----------------------------------------------------------------
-    def _validate_inputs(self, X, y, sample_weight):
+    def _validate_inputs(self, X, y, sample_weight, reset=True):
         X, y = validate_data(
-            self, X, y, dtype=np.float32, order="C", accept_sparse=_SPARSE
+            self, X, y, dtype=np.float32, order="C", accept_sparse=_SPARSE, reset=reset
         )
         check_classification_targets(y)
         classes, y_encoded = np.unique(y, return_inverse=True)
@@ -410,9 +411,20 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} does not have; use "
                 "MLPMarginClassifier(loss='elm') instead."
             )
+        # warm_start: continue from the fitted weights (with the same classes
+        # and features), as MLPClassifier does.
+        previous = getattr(self, "net_", None) if self.warm_start else None
+        if previous is not None and not previous.initialized_:
+            previous = None
         X, y_encoded, classes, sample_weight = self._validate_inputs(
-            X, y, sample_weight
+            X, y, sample_weight, reset=previous is None
         )
+        if previous is not None and not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as "
+                f"in the previous call to fit. Previously got {self.classes_}, "
+                f"`y` has {classes}."
+            )
         n_features = X.shape[1]
         self.classes_ = classes
         self.class_counts_ = _class_counts(y_encoded, classes.size, sample_weight)
@@ -427,14 +439,34 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
 
         X_in = _net_input(X, sample_weight)
         with _seeded_torch(seed, device):
+            if previous is not None:
+                self._load_weights(previous)
             with propagating_interrupts():
-                self.net_.fit(X_in, torch.from_numpy(y_encoded))
+                # skorch's fit is initialize() + partial_fit()
+                train = self.net_.partial_fit if previous is not None else self.net_.fit
+                train(X_in, torch.from_numpy(y_encoded))
         self._center_vs_head()
+        curve = getattr(self, "loss_curve_", None)
         self.n_iter_ = self._n_iter()
         self._record_training()
+        if previous is not None and curve is not None and self._fits_in_minibatches():
+            # As MLPClassifier: the loss curve runs on (n_iter_ is this fit's).
+            self.loss_curve_ = list(curve) + self.loss_curve_
         self._check_convergence()
         self._check_divergence(X)
         return self
+
+    def _load_weights(self, previous):
+        """Initialise ``net_`` and give it the module weights of ``previous``."""
+        self.net_.initialize()
+        try:
+            self.net_.module_.load_state_dict(previous.module_.state_dict())
+        except RuntimeError as exc:
+            raise ValueError(
+                "warm_start=True continues from the previous fit's weights, "
+                "which do not fit the network the parameters now describe "
+                f"(change of hidden_layer_sizes, loss or head?): {exc}"
+            ) from exc
 
     def _record_training(self):
         """``loss_curve_`` and the early-stopping scores, as MLPClassifier."""

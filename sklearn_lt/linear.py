@@ -85,7 +85,9 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         The training loss. ``"elm"`` needs a learned embedding and raises
         an error pointing to :class:`MLPMarginClassifier`.
     tau : float, default=1.0
-        Logit-adjustment strength (``"logit_adjusted"`` and ``"vs"``).
+        Logit-adjustment strength (``"logit_adjusted"`` and ``"vs"``), in
+        ``[0, 10]``: 0 is no adjustment, 1 the balanced-error rule of Menon
+        et al.; larger values swamp what the model learns.
     max_margin : float, default=0.5
         LDAM margin of the rarest class.
     scale : float, default=30.0
@@ -147,6 +149,12 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         bit for bit.
     verbose : int, default=0
         Print skorch's epoch table when positive.
+    warm_start : bool, default=False
+        When True, the next :meth:`fit` starts from the fitted weights
+        instead of a new initialisation (as in
+        :class:`~sklearn.linear_model.LogisticRegression`); the classes and
+        features must be the same. ``n_iter_`` counts that fit's
+        iterations (or epochs).
 
     Attributes
     ----------
@@ -242,6 +250,7 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         device="cpu",
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         self.loss = loss
         self.tau = tau
@@ -267,6 +276,7 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
 
     def _n_iter(self):
         if self.solver != "lbfgs":

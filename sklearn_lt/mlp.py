@@ -58,7 +58,9 @@ class MLPMarginClassifier(
         about ``ensemble_size`` times as much. :meth:`transform` returns
         the members' embeddings side by side.
     tau : float, default=1.0
-        Logit-adjustment strength (``"logit_adjusted"``, ``"vs"``, ELM).
+        Logit-adjustment strength (``"logit_adjusted"``, ``"vs"``, ELM), in
+        ``[0, 10]``: 0 is no adjustment, 1 the balanced-error rule of Menon
+        et al.; larger values swamp what the model learns.
     max_margin : float, default=0.5
         LDAM margin of the rarest class.
     scale : float, default=30.0
@@ -152,6 +154,13 @@ class MLPMarginClassifier(
         makes a CPU fit repeatable bit for bit.
     verbose : int, default=0
         Print skorch's epoch table when positive.
+    warm_start : bool, default=False
+        When True, the next :meth:`fit` continues from the fitted weights
+        (with a new optimiser) instead of a new initialisation, for
+        ``max_epochs`` more epochs, as in
+        :class:`~sklearn.neural_network.MLPClassifier`: the classes and
+        features must be the same; ``loss_curve_`` runs on from the
+        previous fit, ``n_iter_`` counts this fit's epochs.
 
     Attributes
     ----------
@@ -292,6 +301,7 @@ class MLPMarginClassifier(
         device="cpu",
         random_state=None,
         verbose=0,
+        warm_start=False,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -329,6 +339,7 @@ class MLPMarginClassifier(
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.warm_start = warm_start
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes

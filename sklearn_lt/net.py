@@ -34,7 +34,9 @@ callback.
 
 import contextvars
 import math
+import re
 import signal
+import sys
 import threading
 import weakref
 from collections.abc import Mapping
@@ -279,18 +281,38 @@ def _all_finite(tensors):
     return math.isfinite(torch.stack(norms).sum().item())
 
 
+_ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class _QuietPrintLog(PrintLog):
-    """skorch's PrintLog, minus formatting a table nobody sees.
+    """skorch's PrintLog, minus formatting a table nobody sees, and without
+    colours outside a terminal.
 
     :class:`~skorch.callbacks.PrintLog` formats the epoch's row (tabulate,
     about a millisecond) even when ``verbose=0`` keeps it from being printed;
-    this one skips the epoch when nothing would be printed.
+    this one skips the epoch when nothing would be printed. skorch colours
+    the best values with terminal escape codes; this one does so only when
+    it prints to a standard output that is a terminal, so a redirected log
+    (a file, a pipe, a notebook, a logger as ``sink``) is plain text.
     """
 
     def on_epoch_end(self, net, **kwargs):
         if self.sink is print and not net.verbose:
             return
         super().on_epoch_end(net, **kwargs)
+
+    def format_row(self, row, key, color):
+        formatted = super().format_row(row, key, color)
+        if isinstance(formatted, str) and not self._to_terminal():
+            return _ANSI_CODE.sub("", formatted)
+        return formatted
+
+    def _to_terminal(self):
+        isatty = getattr(sys.stdout, "isatty", None)
+        try:
+            return self.sink is print and callable(isatty) and bool(isatty())
+        except (OSError, ValueError):  # a closed or detached stream
+            return False
 
 
 class _PassthroughScoring(PassthroughScoring):

@@ -14,7 +14,7 @@ wrapped model's scores are shifted by a per-class constant.
   :class:`sklearn.model_selection.TunedThresholdClassifierCV`.
 """
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from scipy.special import log_softmax, softmax
@@ -39,6 +39,8 @@ from sklearn.utils.validation import (
     column_or_1d,
     indexable,
 )
+
+from .weights import TAU_CONSTRAINT
 
 __all__ = ["LogitAdjustedClassifier", "LogitAdjustedClassifierCV"]
 
@@ -290,7 +292,7 @@ class LogitAdjustedClassifier(_BaseLogitAdjuster):
         cloned and fitted in :meth:`fit`.
 
     tau : float, default=1.0
-        Strength of the adjustment, at least 0. It is read at prediction
+        Strength of the adjustment, in ``[0, 10]``. It is read at prediction
         time, so ``set_params(tau=...)`` on a fitted model takes effect
         without refitting.
 
@@ -377,7 +379,7 @@ class LogitAdjustedClassifier(_BaseLogitAdjuster):
 
     _parameter_constraints: dict = {
         **_BaseLogitAdjuster._parameter_constraints,
-        "tau": [Interval(Real, 0, None, closed="left")],
+        "tau": [TAU_CONSTRAINT],
         "prefit": ["boolean"],
     }
 

@@ -23,6 +23,7 @@ References
 from numbers import Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
 __all__ = [
     "balanced_weights",
@@ -30,6 +31,15 @@ __all__ = [
     "deferred_weights",
     "effective_number_weights",
 ]
+
+
+# The logit-adjustment strength tau, one range for every estimator that
+# takes it (the margin estimators, LogitAdjustedClassifier): tau = 0 is no
+# adjustment, tau = 1 the balanced-error rule of Menon et al. (2021), whose
+# grids stay within [0, 2]. Above 10 the offsets tau * log(prior) of a class
+# with prior 1e-3 pass 69 logits and swamp what the model learned
+# (tau=1e308 predicted the rarest class everywhere, issue 21).
+TAU_CONSTRAINT = Interval(Real, 0, 10, closed="both")
 
 
 def _check_counts(class_counts):

@@ -315,6 +315,26 @@ def test_cuda_without_cuda_is_a_clear_error_at_fit(make, device, monkeypatch):
         estimator.fit(X0, Y0)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        _linear,
+        _mlp,
+        lambda **params: LogitAdjustedClassifier(LogisticRegression(), **params),
+    ],
+    ids=["linear", "mlp", "logit_adjusted"],
+)
+@pytest.mark.parametrize("tau", [-1.0, 10.5, 1e308, np.inf])
+def test_tau_outside_zero_to_ten_is_refused_by_every_estimator(make, tau):
+    # Issues 21 and 23: tau=-1 was accepted by the margin estimators (not by
+    # LogitAdjustedClassifier), and tau=1e308 predicted the rarest class
+    # everywhere. One range for all: [0, 10].
+    with pytest.raises(
+        ValueError, match=r"'tau' parameter .* in the range \[0.0, 10.0\]"
+    ):
+        make(tau=tau).fit(X0, Y0)
+
+
 @pytest.mark.parametrize("make", [_linear, _mlp])
 def test_unknown_device_is_a_clear_error_at_fit(make):
     with pytest.raises(ValueError, match="not a valid torch device"):

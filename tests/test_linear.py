@@ -303,3 +303,15 @@ def test_one_correction_does_not_warn(long_tailed, params):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DoubleCorrectionWarning)
         _estimator("linear", **params).fit(X, y)
+
+
+def test_warm_start_lbfgs_starts_at_the_previous_solution(long_tailed):
+    # As LogisticRegression(warm_start=True): a second fit on the same data
+    # starts at the optimum, so L-BFGS stops at once, where a cold start
+    # needs many iterations.
+    X, y = long_tailed
+    model = LinearMarginClassifier(warm_start=True, random_state=0).fit(X, y)
+    proba, cold_iterations = model.predict_proba(X), model.n_iter_
+    model.fit(X, y)
+    assert cold_iterations > 10 and model.n_iter_ <= 2
+    np.testing.assert_allclose(model.predict_proba(X), proba, atol=1e-5)

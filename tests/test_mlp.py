@@ -262,3 +262,80 @@ def test_auto_alpha_follows_the_documented_rule(loss, n_samples, expected):
     assert clf.net_.alpha == pytest.approx(expected)
     fixed = MLPMarginClassifier(loss, alpha=0.5, max_epochs=1).fit(X[:50], y[:50])
     assert fixed.alpha_ == 0.5
+
+
+# --------------------------------------------------------------------------
+# warm_start, as MLPClassifier has it; verbose output (issue 23)
+# --------------------------------------------------------------------------
+def _small_problem():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(200, 5, n_informative=3, random_state=0)
+    return StandardScaler().fit_transform(X).astype(np.float32), y
+
+
+def _weights(model):
+    return {k: v.clone() for k, v in model.net_.module_.state_dict().items()}
+
+
+def test_warm_start_continues_from_the_fitted_weights_as_mlp_classifier_does():
+    import warnings
+
+    import torch
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = _small_problem()
+    params = {"hidden_layer_sizes": (8,), "max_epochs": 3, "random_state": 0}
+    model = MLPMarginClassifier(warm_start=True, **params).fit(X, y)
+    first = _weights(model)
+    # A second fit with a step too small to move: it starts where the first
+    # one ended (a cold start would start from a new initialisation).
+    model.set_params(learning_rate_init=1e-12, max_epochs=2).fit(X, y)
+    for key, value in _weights(model).items():
+        torch.testing.assert_close(value, first[key], rtol=1e-5, atol=1e-6)
+    cold = MLPMarginClassifier(warm_start=False, **params).fit(X, y)
+    cold.set_params(learning_rate_init=1e-12, random_state=1).fit(X, y)
+    assert not torch.allclose(_weights(cold)["head.weight"], first["head.weight"])
+    # loss_curve_ runs on over the warm fits and n_iter_ counts the last
+    # fit's epochs, as MLPClassifier's.
+    reference = MLPClassifier((8,), max_iter=3, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reference.fit(X, y)
+        reference.set_params(max_iter=2).fit(X, y)
+    assert model.n_iter_ == reference.n_iter_ == 2
+    assert len(model.loss_curve_) == len(reference.loss_curve_) == 5
+
+
+def test_warm_start_needs_the_same_classes_and_features():
+    X, y = _small_problem()
+    model = MLPMarginClassifier(
+        hidden_layer_sizes=(4,), max_epochs=1, warm_start=True, random_state=0
+    ).fit(X, y)
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has"):
+        model.fit(X, np.where(y == 1, 2, y))
+    with pytest.raises(ValueError, match="X has 4 features, but MLPMarginClassifier"):
+        model.fit(X[:, :4], y)
+    with pytest.raises(ValueError, match="warm_start=True continues from the previous"):
+        model.set_params(hidden_layer_sizes=(5,)).fit(X, y)
+
+
+def test_verbose_output_is_plain_text_when_stdout_is_not_a_terminal(capsys):
+    X, y = _small_problem()
+    params = {"hidden_layer_sizes": (4,), "max_epochs": 3, "verbose": 1}
+    MLPMarginClassifier(random_state=0, **params).fit(X, y)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and len(out.strip().splitlines()) == 5
+    assert "\x1b[" not in out
+
+
+def test_verbose_output_keeps_skorch_colours_on_a_terminal(monkeypatch, capsys):
+    import sys
+
+    X, y = _small_problem()
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    params = {"hidden_layer_sizes": (4,), "max_epochs": 2, "verbose": 1}
+    MLPMarginClassifier(random_state=0, **params).fit(X, y)
+    # The first epoch's loss is the best so far: skorch colours it.
+    assert "\x1b[" in capsys.readouterr().out
