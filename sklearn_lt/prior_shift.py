@@ -265,7 +265,7 @@ class PriorShiftAdapter(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             check_is_fitted(self.estimator)
             self.estimator_ = self.estimator
         else:
-            self.estimator_ = clone(self.estimator).fit(X, y, **params)
+            self.estimator_ = clone(self.estimator).fit(X, y_array, **params)
         self.classes_ = np.asarray(self.estimator_.classes_)
         weight = np.ones(len(y_array)) if sample_weight is None else sample_weight
         counts = _weighted_class_counts(y_array, weight, self.classes_)
@@ -286,7 +286,7 @@ class PriorShiftAdapter(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 y_pred = cross_val_predict(
                     clone(self.estimator),
                     X,
-                    y,
+                    y_array,
                     cv=cv,
                     n_jobs=self.n_jobs,
                     params=params,
