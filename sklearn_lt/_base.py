@@ -70,6 +70,10 @@ _COMMON_CONSTRAINTS = {
 }
 
 
+# Features beyond this absolute value draw a warning before minibatch
+# training (_check_feature_scale).
+_FEATURE_SCALE_LIMIT = 1e4
+
 # alpha="auto": 1e-2 up to 2,000 training rows, then 1e-2 * (2000 / n)**2,
 # 1e-4 at 20,000 rows (benchmarks/bench_quality.py, RESULTS.md section 7).
 _AUTO_ALPHA_MAX = 1e-2
@@ -426,6 +430,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 f"`y` has {classes}."
             )
         n_features = X.shape[1]
+        self._check_feature_scale(X)
         self.classes_ = classes
         self.class_counts_ = _class_counts(y_encoded, classes.size, sample_weight)
         X, y_encoded, sample_weight = _rows_to_train(X, y_encoded, sample_weight)
@@ -467,6 +472,46 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 "which do not fit the network the parameters now describe "
                 f"(change of hidden_layer_sizes, loss or head?): {exc}"
             ) from exc
+
+    def _check_feature_scale(self, X):
+        """Warn when a feature's values are too large for minibatch training.
+
+        A step of Adam or SGD moves a first-layer weight by about
+        ``learning_rate_init``, which changes that unit's input by
+        ``learning_rate_init * |x_j|``: for features beyond
+        ``_FEATURE_SCALE_LIMIT`` (10,000) in absolute value the steps are
+        too coarse for training to settle, and the model learns little
+        (a feature of size 1e30 gave a useless model without a word). L-BFGS
+        (``LinearMarginClassifier``'s default) adapts its steps and has
+        its own convergence warning.
+        """
+        if not self._fits_in_minibatches() or X.shape[0] == 0:
+            return
+        if sp.issparse(X):
+            largest = np.asarray(abs(X).max(axis=0).todense()).ravel()
+        else:  # two passes, no temporary of the size of X
+            largest = np.maximum(X.max(axis=0), -X.min(axis=0))
+        large = np.flatnonzero(largest > _FEATURE_SCALE_LIMIT)
+        if not large.size:
+            return
+        names = getattr(self, "feature_names_in_", None)
+        shown = [
+            f"{index} ({names[index]!r})" if names is not None else str(index)
+            for index in large[:10]
+        ]
+        more = f" and {large.size - 10} more" if large.size > 10 else ""
+        which = "Feature" if large.size == 1 else "Features"
+        verb = "reaches" if large.size == 1 else "reach"
+        warnings.warn(
+            f"{which} {', '.join(shown)}{more} {verb} {largest[large].max():.3g} "
+            f"in absolute value (more than {_FEATURE_SCALE_LIMIT:.0e}): the "
+            "minibatch optimiser's steps are too coarse for them and training "
+            "is likely to learn little. Scale the features first, e.g. "
+            f"make_pipeline(StandardScaler(), {type(self).__name__}()) "
+            "(for sparse data StandardScaler(with_mean=False) or MaxAbsScaler).",
+            UserWarning,
+            stacklevel=3,
+        )
 
     def _record_training(self):
         """``loss_curve_`` and the early-stopping scores, as MLPClassifier."""
@@ -518,7 +563,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         if predicted.size == 1 and self.classes_.size > 1:
             warnings.warn(
                 "The model predicts the single class "
-                f"{self.classes_[predicted[0]].tolist()!r} for every training "
+                f"{self.classes_[predicted].tolist()[0]!r} for every training "
                 f"row, although the data have {self.classes_.size} classes "
                 f"(training loss {curve[0]:.4g} in the first epoch, "
                 f"{curve[-1]:.4g} in the last). If the loss is large, {advice} "
@@ -701,6 +746,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         X, y_encoded, classes, sample_weight = self._validate_partial_fit_inputs(
             X, y, classes, sample_weight, first_call
         )
+        self._check_feature_scale(X)
         counts = _class_counts(y_encoded, classes.size, sample_weight)
         X, y_encoded, sample_weight = _rows_to_train(X, y_encoded, sample_weight)
         if first_call:

@@ -1272,6 +1272,36 @@ class LongTailNet(NeuralNetClassifier):
             kwargs.setdefault("device", self.device)
         return iterator(dataset, **kwargs)
 
+    def get_dataset(self, X, y=None):
+        # Floating-point features in the module's precision (float64 arrays,
+        # what NumPy and pandas make by default, into a float32 module).
+        return super().get_dataset(self._cast_features(X), y)
+
+    def _cast_features(self, X):
+        """``X`` (or ``X["X"]``) cast to the floating dtype of the module's
+        parameters, if it is a floating array of another one."""
+        module = getattr(self, "module_", None)
+        if not isinstance(module, torch.nn.Module):
+            return X
+        dtype = next(
+            (p.dtype for p in module.parameters() if p.is_floating_point()), None
+        )
+        if dtype is None:
+            return X
+        if isinstance(X, Mapping) and "X" in X:
+            return {**X, "X": self._cast_features(X["X"])}
+        if isinstance(X, torch.Tensor):
+            if X.is_floating_point() and X.dtype != dtype:
+                return X.to(dtype)
+            return X
+        if (isinstance(X, np.ndarray) or sp.issparse(X)) and X.dtype.kind == "f":
+            target = torch.empty(0, dtype=dtype)
+            if target.dtype in (torch.float16, torch.float32, torch.float64):
+                np_dtype = target.numpy().dtype
+                if X.dtype != np_dtype:
+                    return X.astype(np_dtype)
+        return X
+
     def infer(self, x, **fit_params):
         if isinstance(x, Mapping) and "sample_weight" in x:
             x = {key: value for key, value in x.items() if key != "sample_weight"}

@@ -339,3 +339,49 @@ def test_verbose_output_keeps_skorch_colours_on_a_terminal(monkeypatch, capsys):
     MLPMarginClassifier(random_state=0, **params).fit(X, y)
     # The first epoch's loss is the best so far: skorch colours it.
     assert "\x1b[" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------
+# Issue 21: string labels of one predicted class; features of huge scale
+# --------------------------------------------------------------------------
+def test_one_predicted_class_with_string_labels_warns_naming_the_class():
+    from sklearn.exceptions import ConvergenceWarning
+
+    # Constant features: the model's output is its bias, one class for all
+    # rows. With an object array of strings the warning itself crashed
+    # ("'str' object has no attribute 'tolist'").
+    y = np.array(["no", "yes"], dtype=object)[
+        np.r_[np.zeros(80), np.ones(20)].astype(int)
+    ]
+    model = MLPMarginClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    with pytest.warns(
+        ConvergenceWarning,
+        match=r"predicts the single class '(no|yes)' for every training row",
+    ):
+        model.fit(np.zeros((100, 3)), y)
+    assert set(model.predict(np.zeros((2, 3)))) <= {"no", "yes"}
+
+
+def test_a_feature_of_huge_scale_warns_naming_it_and_recommending_scaling():
+    import warnings
+
+    import pandas as pd
+
+    X, y = _small_problem()
+    params = {"hidden_layer_sizes": (4,), "max_epochs": 2, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        MLPMarginClassifier(**params).fit(X, y)  # scaled: no warning
+    X = X.astype(np.float64)
+    X[:, 2] *= 1e30
+    message = (
+        r"Feature 2 reaches \d\.\d+e\+30 in absolute value \(more than 1e\+04\).*"
+        r"Scale the features first, e.g. make_pipeline\(StandardScaler\(\), "
+        r"MLPMarginClassifier\(\)\)"
+    )
+    with pytest.warns(UserWarning, match=message):
+        MLPMarginClassifier(**params).fit(X, y)
+    X[:, 4] = 5e4
+    frame = pd.DataFrame(X, columns=["a", "b", "income", "d", "e"])
+    with pytest.warns(UserWarning, match=r"Features 2 \('income'\), 4 \('e'\) reach"):
+        MLPMarginClassifier(**params).partial_fit(frame, y, classes=[0, 1])

@@ -486,3 +486,24 @@ def test_long_tail_net_keeps_skorchs_stop_on_keyboard_interrupt(monkeypatch):
     net = _mlp_net(LongTailNet, max_epochs=5).fit(X, y)  # no exception
     assert len(net.history) == 3  # two finished epochs, the third begun
     assert net.predict(X).shape == (len(y),)
+
+
+def test_float64_features_are_cast_to_the_module_precision():
+    # Issue 21: float64 X (NumPy's default) into a float32 module raised
+    # torch's "mat1 and mat2 must have the same dtype".
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    y = np.r_[np.zeros(50), np.ones(10)].astype(np.int64)
+
+    def fit(data):
+        torch.manual_seed(0)
+        return LongTailNet(
+            torch.nn.Linear(4, 2), criterion=LogitAdjustedLoss, max_epochs=3, lr=0.1
+        ).fit(data, y)
+
+    from_64, from_32 = fit(X), fit(X.astype(np.float32))
+    np.testing.assert_array_equal(from_64.predict_proba(X), from_32.predict_proba(X))
+    weighted = fit({"X": X, "sample_weight": np.ones(len(y))})
+    np.testing.assert_allclose(
+        weighted.predict_proba(X), from_32.predict_proba(X), rtol=1e-5
+    )
