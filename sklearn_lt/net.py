@@ -771,8 +771,11 @@ class _ManualStep:
         self.closed_form = closed_form
         # The softmax cross-entropy losses work on transposed logits when
         # the classes are few (see sklearn_lt._softmax_ce).
-        self.transposed_logits = isinstance(closed_form, ClosedFormLoss) and (
-            _few_columns(backprop.layers[-1][0].out_features)
+        # (An ensemble's logits, samples x members x classes, are not.)
+        self.transposed_logits = (
+            isinstance(closed_form, ClosedFormLoss)
+            and not hasattr(backprop, "n_members")
+            and _few_columns(backprop.layers[-1][0].out_features)
         )
         self.optimizers = optimizers
         self._groups = [_group_layout(o) for o in optimizers]
@@ -1132,14 +1135,9 @@ class LongTailNet(NeuralNetClassifier):
             ):
                 return None
         closed_form = None
-        # An ensemble's logits, one row per member and sample, go through
-        # get_loss (autograd for the loss only).
-        members = getattr(backprop, "n_members", None)
-        if (
-            members is None
-            and type(self).get_loss is LongTailNet.get_loss
-            and self._criteria == ["criterion"]
-        ):
+        if type(self).get_loss is LongTailNet.get_loss and self._criteria == [
+            "criterion"
+        ]:
             criterion, first = self.criterion_, backprop.parameters[0]
             if not backprop.return_embeddings and affine_terms(criterion) is not None:
                 closed_form = ClosedFormLoss(criterion, first.dtype, first.device)
@@ -1216,10 +1214,18 @@ class LongTailNet(NeuralNetClassifier):
             sample_weight = to_tensor(sample_weight, device=self.device)
         if not (isinstance(yi, torch.Tensor) and yi.device == X.device):
             yi = to_tensor(yi, device=self.device)
-        value_and_grad = manual.closed_form.value_and_grad(outputs, yi, sample_weight)
+        rows = outputs
+        if hasattr(manual.backprop, "n_members"):
+            # An ensemble's logits (samples, members, classes): the loss of
+            # every member's rows, as get_loss computes it.
+            rows, yi, sample_weight = _members_as_rows(outputs[0], yi, sample_weight)
+            rows = [rows]
+        value_and_grad = manual.closed_form.value_and_grad(rows, yi, sample_weight)
         if value_and_grad is None:
             return None
         loss, output_grads = value_and_grad
+        if rows is not outputs:
+            output_grads = [output_grads[0].view(outputs[0].shape)]
         y_pred = outputs[0] if len(outputs) == 1 else tuple(outputs)
         penalty = bool(self.alpha)
         return self._finish_manual_step(

@@ -231,3 +231,15 @@ def test_ensemble_survives_save_and_load(tmp_path):
     loaded = load(tmp_path / "model.sklt")
     assert isinstance(loaded.net_.module_, EnsembleMLPModule)
     np.testing.assert_array_equal(loaded.decision_function(X), clf.decision_function(X))
+
+
+def test_hand_written_step_with_sample_weight_gives_autograds_fit(monkeypatch):
+    X, y = _scaled_breast_cancer()
+    weight = np.random.RandomState(0).uniform(0.1, 2.0, len(y))
+    params = {"ensemble_size": 3, "hidden_layer_sizes": (6,), "max_epochs": 2}
+    fast = MLPMarginClassifier(**params, random_state=0).fit(X, y, weight)
+    monkeypatch.setattr(LongTailNet, "_manual_backprop", False)
+    slow = MLPMarginClassifier(**params, random_state=0).fit(X, y, weight)
+    np.testing.assert_allclose(
+        fast.decision_function(X), slow.decision_function(X), atol=1e-4
+    )
