@@ -299,11 +299,11 @@ class EnsembleBackprop:
     first layer as one matrix product and the later layers and heads as
     batched ones (``bmm``, as autograd's ``baddbmm`` backward).
 
-    The logits are ``(n_samples, n_members, n_classes)``; the net has
-    autograd differentiate the loss with respect to them (the closed-form
-    losses take one row per sample). ``plan``
-    returns ``None`` (autograd's step) for dropout, a cosine head, GELU,
-    hooks, frozen parameters and embeddings (ELM).
+    The logits are ``(n_samples, n_members, n_classes)``; the net gives the
+    closed-form losses one row per member and sample (labels and weights
+    repeated), or has autograd differentiate any other loss with respect to
+    the logits. ``plan`` returns ``None`` (autograd's step) for dropout, a
+    cosine head, GELU, hooks, frozen parameters and embeddings (ELM).
     """
 
     return_embeddings = False
