@@ -14,6 +14,7 @@ wrapped model's scores are shifted by a per-class constant.
   :class:`sklearn.model_selection.TunedThresholdClassifierCV`.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -441,7 +442,35 @@ class LogitAdjustedClassifier(_BaseLogitAdjuster):
                 fit_params["sample_weight"] = sample_weight
             self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         self._set_prior(X, y_array, sample_weight)
+        self._warn_if_no_prediction_changes(X)
         return self
+
+    def _warn_if_no_prediction_changes(self, X):
+        """Warn when the adjustment moves no prediction on the training rows.
+
+        That happens when the inner model's scores are saturated, such as
+        the 0/1 probabilities of a fully grown decision tree: a shift of at
+        most ``tau * (max log prior - min log prior)`` cannot reach them.
+        """
+        shift = self.tau * np.log(self.prior_)
+        if np.ptp(shift) == 0:  # tau = 0 or a uniform prior: nothing to move
+            return
+        scores = _log_scores(self.estimator_, X, self.response_method)
+        before = np.argmax(scores, axis=1)
+        if np.array_equal(before, np.argmax(scores - shift, axis=1)):
+            ordered = np.sort(scores, axis=1)
+            gap = float(np.median(ordered[:, -1] - ordered[:, -2]))
+            warnings.warn(
+                "Post-hoc logit adjustment changes no prediction on the "
+                f"training data: the inner {type(self.estimator_).__name__}'s "
+                f"log-scores are a median {gap:.3g} apart, more than the "
+                f"largest shift tau * log-prior range = {np.ptp(shift):.3g}. "
+                "Its scores look saturated (probabilities of 0 and 1, as from "
+                "a fully grown tree); use a model with graded probabilities "
+                "(for example min_samples_leaf, or CalibratedClassifierCV).",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 class _PrecomputedLogits(_AdjustedPredictionsMixin, ClassifierMixin, BaseEstimator):

@@ -420,3 +420,25 @@ def test_cv_rejects_a_bad_grid():
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_adjustment_around_a_fully_grown_tree_warns_that_it_changes_nothing():
+    # issue 21: a fully grown tree's 0/1 probabilities floor log(0) at about
+    # -708, far beyond tau * log-prior range; the adjustment was a silent no-op
+    from sklearn.datasets import make_classification
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = make_classification(400, 5, weights=[0.9], random_state=0)
+    tree = DecisionTreeClassifier(random_state=0)
+    with pytest.warns(UserWarning, match="changes no prediction on the training"):
+        model = LogitAdjustedClassifier(tree).fit(X, y)
+    inner = model.estimator_
+    np.testing.assert_array_equal(model.predict(X), inner.predict(X))
+    # a model with graded probabilities is moved: no warning
+    import warnings
+
+    logreg = LogisticRegression(max_iter=1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        moved = LogitAdjustedClassifier(logreg).fit(X, y)
+    assert (moved.predict(X) != moved.estimator_.predict(X)).any()
