@@ -484,11 +484,13 @@ class _State:
 
     def keep(self, row, recalls, scores):
         row = dict(row, diff_vs_best_baseline=np.nan, p_value=np.nan)
-        if self.directory is not None:
-            self.directory.append(row, recalls, scores)
+        # in memory first: a Ctrl-C while the files are written still finds
+        # the contender finished (the interrupted run's finish writes it)
         self.rows.append(row)
         self.per_class.append(recalls)
         self.per_split.append(scores)
+        if self.directory is not None:
+            self.directory.append(row, recalls, scores)
 
     def finish(self, *, contenders, description, y, splits, thresholds,
                meta_settings, command, started, plots, interrupted):  # fmt: skip
