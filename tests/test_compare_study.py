@@ -199,3 +199,31 @@ def test_results_object_displays_failed_and_not_applicable_apart():
     )
     shown = ComparisonResults(table, None, None).display()
     assert shown["few-shot"].tolist() == ["no class", "failed"]
+
+
+def test_read_options_reach_read_table(tmp_path):
+    # a semicolon CSV with decimal commas and a row identifier, read as the
+    # CLI's --decimal and --drop-columns would
+    rng = np.random.RandomState(0)
+    n = 90
+    table = pd.DataFrame(
+        {
+            "row_id": np.arange(n),
+            "x": rng.normal(size=n),
+            "label": np.where(rng.rand(n) < 0.3, "yes", "no"),
+        }
+    )
+    table["x"] += (table["label"] == "yes") * 2.0
+    path = tmp_path / "comma.csv"
+    table.to_csv(path, sep=";", decimal=",", index=False)
+    common = {"target": "label", "contenders": ["logreg_balanced"], "cv": 3}
+    with pytest.raises(ValueError, match=r"cannot drop column\(s\) 'nope'"):
+        Comparison(path, **common, read_options={"drop_columns": ["nope"]}).run()
+    read = Comparison(
+        path, **common, read_options={"decimal": ",", "drop_columns": ["row_id"]}
+    ).run()
+    # the same as the features given directly, without the identifier
+    given = compare(["logreg_balanced"], table[["x"]], table["label"].to_numpy(), cv=3)
+    np.testing.assert_allclose(
+        read.table["balanced_accuracy_mean"], given["balanced_accuracy_mean"]
+    )

@@ -119,6 +119,12 @@ class Comparison:
         One line describing the data and the splits, for the report. None:
         written from the data.
 
+    read_options : dict, default=None
+        Keyword arguments for :func:`~sklearn_lt.compare.read_table` when
+        ``data`` is a file or a DataFrame with the label column: ``sep``,
+        ``decimal``, ``drop_columns``, ``max_bytes`` (the CLI's ``--sep``,
+        ``--decimal``, ``--drop-columns``, ``--max-bytes``).
+
     Attributes
     ----------
     results_ : ComparisonResults
@@ -173,6 +179,7 @@ class Comparison:
         random_state=0,
         progress=False,
         description=None,
+        read_options=None,
     ):
         self.data = data
         self.target = target
@@ -189,6 +196,7 @@ class Comparison:
         self.random_state = random_state
         self.progress = progress
         self.description = description
+        self.read_options = read_options
 
     # -- the data and the splits ---------------------------------------------------
 
@@ -229,7 +237,7 @@ class Comparison:
                 raise ValueError(
                     f"target must name the label column of data ({_name(self.data)})."
                 )
-            X, y = read_table(self.data, self.target)
+            X, y = read_table(self.data, self.target, **(self.read_options or {}))
             what = (
                 Path(os.fspath(self.data)).name
                 if isinstance(self.data, (str, os.PathLike))
