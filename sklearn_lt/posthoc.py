@@ -30,7 +30,12 @@ from sklearn.base import (
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing, assert_all_finite, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
@@ -400,6 +405,11 @@ class LogitAdjustedClassifier(_BaseLogitAdjuster):
         self.prefit = prefit
 
     def _fitted_tau(self):
+        # tau is read at prediction time, so a set_params(tau=...) after fit
+        # is checked here against the same range as in fit
+        validate_parameter_constraints(
+            {"tau": [TAU_CONSTRAINT]}, {"tau": self.tau}, type(self).__name__
+        )
         return self.tau
 
     @_fit_context(prefer_skip_nested_validation=False)

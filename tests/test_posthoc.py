@@ -442,3 +442,17 @@ def test_adjustment_around_a_fully_grown_tree_warns_that_it_changes_nothing():
         warnings.simplefilter("error", UserWarning)
         moved = LogitAdjustedClassifier(logreg).fit(X, y)
     assert (moved.predict(X) != moved.estimator_.predict(X)).any()
+
+
+def test_tau_set_after_fit_is_checked_at_prediction():
+    # tau is read at prediction time; set_params skipped the range of fit
+    X, y = make_classification(200, 4, weights=[0.8], random_state=0)
+    model = LogitAdjustedClassifier(LogisticRegression()).fit(X, y)
+    model.set_params(tau=1e308)
+    with pytest.raises(ValueError, match=r"The 'tau' parameter of .* in the range"):
+        model.predict(X)
+    model.set_params(tau=2.0)  # inside [0, 10]: the shift by hand
+    expected = np.log(model.estimator_.predict_proba(X)) - 2.0 * np.log(model.prior_)
+    np.testing.assert_allclose(
+        model.decision_function(X), expected[:, 1] - expected[:, 0], rtol=1e-10
+    )
