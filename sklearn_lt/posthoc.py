@@ -126,6 +126,43 @@ def _num_samples_or_none(value):
         return None
 
 
+def _fit_inner(meta, X, y, sample_weight, fit_params, *, prefit, rows="training"):
+    """Validate, fit (or take) ``meta.estimator`` and count the classes.
+
+    The shared first half of the ``fit`` of the post-hoc meta-estimators:
+    sets ``meta.estimator_`` (a fitted clone, or the estimator itself when
+    ``prefit``) and ``meta.classes_``, and returns ``(X, y_array, params,
+    weight, counts)``: the inner ``fit`` parameters (``sample_weight``
+    included), the row weights (ones without ``sample_weight``) and the
+    weighted class counts in the order of ``classes_`` (every class must
+    have a positive count).
+    """
+    X, y, y_array = _check_targets(X, y)
+    sample_weight = _check_weights(sample_weight, X)
+    if prefit and fit_params:
+        raise ValueError(
+            "fit parameters are for fitting the inner estimator, which "
+            f"prefit=True skips; got {sorted(fit_params)}."
+        )
+    params = dict(fit_params)
+    if sample_weight is not None:
+        params["sample_weight"] = sample_weight
+    if prefit:
+        check_is_fitted(meta.estimator)
+        meta.estimator_ = meta.estimator
+    else:
+        meta.estimator_ = clone(meta.estimator).fit(X, y_array, **params)
+    meta.classes_ = np.asarray(meta.estimator_.classes_)
+    weight = np.ones(len(y_array)) if sample_weight is None else sample_weight
+    counts = _weighted_class_counts(y_array, weight, meta.classes_)
+    if np.any(counts <= 0):
+        raise ValueError(
+            f"The classes {meta.classes_[counts <= 0].tolist()} have no "
+            f"{rows} rows, so their training prior is 0."
+        )
+    return X, y_array, params, weight, counts
+
+
 class _AdjustedPredictionsMixin:
     """Prediction methods built on ``_adjusted_logits(X)`` and ``classes_``."""
 

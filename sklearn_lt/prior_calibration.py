@@ -39,13 +39,7 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from .posthoc import (
-    _LOG_FLOOR,
-    _check_targets,
-    _check_weights,
-    _log_scores,
-    _weighted_class_counts,
-)
+from .posthoc import _LOG_FLOOR, _fit_inner, _log_scores
 
 __all__ = ["PriorCalibratedClassifier"]
 
@@ -284,29 +278,9 @@ class PriorCalibratedClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
         self : object
             The fitted classifier.
         """
-        X, y, y_array = _check_targets(X, y)
-        sample_weight = _check_weights(sample_weight, X)
-        if self.prefit and fit_params:
-            raise ValueError(
-                "fit parameters are for fitting the inner estimator, which "
-                f"prefit=True skips; got {sorted(fit_params)}."
-            )
-        params = dict(fit_params)
-        if sample_weight is not None:
-            params["sample_weight"] = sample_weight
-        if self.prefit:
-            check_is_fitted(self.estimator)
-            self.estimator_ = self.estimator
-        else:
-            self.estimator_ = clone(self.estimator).fit(X, y_array, **params)
-        self.classes_ = np.asarray(self.estimator_.classes_)
-        weight = np.ones(len(y_array)) if sample_weight is None else sample_weight
-        counts = _weighted_class_counts(y_array, weight, self.classes_)
-        if np.any(counts <= 0):
-            raise ValueError(
-                f"The classes {self.classes_[counts <= 0].tolist()} have no "
-                "training rows, so their training prior is 0."
-            )
+        X, y_array, params, weight, counts = _fit_inner(
+            self, X, y, sample_weight, fit_params, prefit=self.prefit, rows="training"
+        )
         self._check_target_prior(counts / counts.sum())  # fail early
 
         adjustment = _logit_adjustment(self.estimator_)

@@ -30,7 +30,7 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .posthoc import _check_targets, _check_weights, _weighted_class_counts
+from .posthoc import _fit_inner
 
 __all__ = ["PriorShiftAdapter"]
 
@@ -251,29 +251,9 @@ class PriorShiftAdapter(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted adapter, predicting at the training prior.
         """
-        X, y, y_array = _check_targets(X, y)
-        sample_weight = _check_weights(sample_weight, X)
-        if self.prefit and fit_params:
-            raise ValueError(
-                "fit parameters are for fitting the inner estimator, which "
-                f"prefit=True skips; got {sorted(fit_params)}."
-            )
-        params = dict(fit_params)
-        if sample_weight is not None:
-            params["sample_weight"] = sample_weight
-        if self.prefit:
-            check_is_fitted(self.estimator)
-            self.estimator_ = self.estimator
-        else:
-            self.estimator_ = clone(self.estimator).fit(X, y_array, **params)
-        self.classes_ = np.asarray(self.estimator_.classes_)
-        weight = np.ones(len(y_array)) if sample_weight is None else sample_weight
-        counts = _weighted_class_counts(y_array, weight, self.classes_)
-        if np.any(counts <= 0):
-            raise ValueError(
-                f"The classes {self.classes_[counts <= 0].tolist()} have no "
-                "labelled rows, so their training prior is 0."
-            )
+        X, y_array, params, weight, counts = _fit_inner(
+            self, X, y, sample_weight, fit_params, prefit=self.prefit, rows="labelled"
+        )
         self.prior_ = counts / counts.sum()
 
         for name in ("confusion_matrix_", "estimated_prior_", "n_iter_"):
