@@ -57,6 +57,7 @@ Differences from :class:`~sklearn_lt.LongTailNet`, all from Accelerate:
 """
 
 import torch
+from skorch.callbacks import LRScheduler
 from skorch.hf import AccelerateMixin
 from torch.utils.data import DataLoader
 
@@ -134,6 +135,43 @@ class AcceleratedLongTailNet(AccelerateMixin, LongTailNet):
             self.callbacks__print_log__sink = print
         return super()._initialize_callbacks()
 
+    def _prepare_criterion(self, criterion):
+        """``criterion`` prepared by the accelerator, or only moved to its
+        device when it has no trainable parameters and the processes are
+        CPU processes: accelerate wraps any module it prepares there in
+        ``DistributedDataParallel``, which refuses a module without
+        parameters (the package's losses hold only buffers)."""
+        # DistributedType is a str enum: "MULTI_CPU" without importing it
+        multi_cpu = getattr(self.accelerator, "distributed_type", None) == "MULTI_CPU"
+        if multi_cpu and not any(p.requires_grad for p in criterion.parameters()):
+            return criterion.to(self.accelerator.device)
+        return self.accelerator.prepare(criterion)
+
+    def _initialize_accelerator(self):
+        # skorch's, with the criteria prepared by _prepare_criterion
+        if self._wrapped_with_accelerator:
+            return self
+        with self._current_init_context("criterion"):
+            for name in self._criteria:
+                criterion = getattr(self, name + "_")
+                if isinstance(criterion, torch.nn.Module):
+                    setattr(self, name + "_", self._prepare_criterion(criterion))
+        with self._current_init_context("module"):
+            for name in self._modules:
+                module = getattr(self, name + "_")
+                if isinstance(module, torch.nn.Module):
+                    setattr(self, name + "_", self.accelerator.prepare(module))
+        with self._current_init_context("optimizer"):
+            for name in self._optimizers:
+                optimizer = getattr(self, name + "_")
+                if isinstance(optimizer, torch.optim.Optimizer):
+                    setattr(self, name + "_", self.accelerator.prepare(optimizer))
+        for _, callback in self.callbacks_:
+            if isinstance(callback, LRScheduler):
+                callback.policy_ = self.accelerator.prepare(callback.policy_)
+        self._wrapped_with_accelerator = True
+        return self
+
     # LongTailNet's ClassCountSetter rebuilds the criterion from y when
     # training begins, and skorch then rebuilds the optimiser too; both
     # happen after the accelerator prepared the originals, so the new ones
@@ -145,7 +183,7 @@ class AcceleratedLongTailNet(AccelerateMixin, LongTailNet):
             for name in self._criteria:
                 criterion = getattr(self, name + "_")
                 if isinstance(criterion, torch.nn.Module):
-                    setattr(self, name + "_", self.accelerator.prepare(criterion))
+                    setattr(self, name + "_", self._prepare_criterion(criterion))
         return self
 
     def _initialize_optimizer(self, reason=None):
