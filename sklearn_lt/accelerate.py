@@ -56,9 +56,13 @@ Differences from :class:`~sklearn_lt.LongTailNet`, all from Accelerate:
   ``save_params`` / ``load_params`` (see skorch's ``AccelerateMixin``).
 """
 
+from collections.abc import Mapping
+
 import torch
 from skorch.callbacks import LRScheduler
+from skorch.dataset import unpack_data
 from skorch.hf import AccelerateMixin
+from skorch.utils import to_tensor
 from torch.utils.data import DataLoader
 
 from .net import LongTailNet
@@ -194,3 +198,56 @@ class AcceleratedLongTailNet(AccelerateMixin, LongTailNet):
                 if isinstance(optimizer, torch.optim.Optimizer):
                     setattr(self, name + "_", self.accelerator.prepare(optimizer))
         return self
+
+    def train_step_single(self, batch, **fit_params):
+        # skorch's AccelerateMixin step, with the loss that is
+        # back-propagated scaled so that DDP's average over processes is the
+        # loss of the global batch (see _shard_factor); the loss returned
+        # (and recorded) is this process's own.
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        with self.accelerator.autocast():
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+            factor = self._shard_factor(Xi, yi)
+            self.accelerator.backward(loss if factor is None else loss * factor)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _shard_factor(self, Xi, yi):
+        """``P * V_p / V`` for process ``p`` of ``P``, or ``None`` in one
+        process.
+
+        The losses reduce a batch by ``sum_i v_i l_i / sum_i v_i`` with
+        ``v_i`` the class weight of ``y_i`` times the sample weight (1
+        without weights; module docstring of :mod:`sklearn_lt.losses`), and
+        DDP averages the processes' gradients. The average of the shards'
+        weighted means is the weighted mean of the global batch only when
+        every shard carries the same ``V_p = sum_i v_i``: not with deferred
+        re-weighting, sample weights, or a shorter last shard. Scaling
+        process ``p``'s loss by ``P * V_p / V`` (``V`` the sum over all
+        processes) makes the average exact. The factors average to 1, so
+        the L2 penalty ``alpha``, the same in every process, keeps its
+        gradient. Losses reduced otherwise (``reduction="sum"``, ELM, whose
+        embedding term compares the examples of each shard only) are left
+        as they are.
+        """
+        processes = self.accelerator.num_processes
+        criterion = self.criterion_
+        if (
+            processes == 1
+            or getattr(criterion, "reduction", None) != "mean"
+            or getattr(criterion, "uses_embeddings", False)
+        ):
+            return None
+        y = to_tensor(yi, device=self.accelerator.device).reshape(-1)
+        v = torch.ones(len(y), dtype=torch.float64, device=y.device)
+        weight = getattr(criterion, "weight", None)
+        if weight is not None:
+            v = v * weight.to(device=y.device, dtype=torch.float64)[y]
+        if isinstance(Xi, Mapping) and "sample_weight" in Xi:
+            s = to_tensor(Xi["sample_weight"], device=y.device)
+            v = v * s.to(torch.float64).reshape(-1)
+        local = v.sum()
+        total = self.accelerator.reduce(local.clone(), reduction="sum")
+        tiny = torch.finfo(torch.float64).tiny
+        return (processes * local / total.clamp_min(tiny)).float()

@@ -6,12 +6,12 @@ process::
     python -m torch.distributed.run --nproc_per_node 2 \\
         tests/_distributed_fit.py DATA.npz OUT_DIR OPTIONS_JSON
 
-Every process reads the whole table from ``DATA.npz`` (``X``, ``y`` and,
-if present, ``sample_weight``), fits an
+Every process reads the whole table from ``DATA.npz`` (``X``, ``y``,
+``X_test`` and, if present, ``sample_weight``), fits an
 :class:`~sklearn_lt.accelerate.AcceleratedLongTailNet` on the CPU (gloo)
 with the options in ``OPTIONS_JSON`` (``batch_size`` is per process), and
 writes ``OUT_DIR/rank<r>.npz``: the trained parameters, ``predict_proba`` on
-the whole table, the per-epoch training losses and the world size.
+``X_test``, the per-epoch training losses and the world size.
 """
 
 import json
@@ -92,7 +92,7 @@ def main(data_path, out_dir, options):
     net.fit(X, data["y"])
     # every process predicts: the accelerator shards the rows and gathers
     # the predictions back into their order
-    proba = net.predict_proba(data["X"])
+    proba = net.predict_proba(data["X_test"])
     params = {
         "param:" + name: value.detach().cpu().numpy()
         for name, value in net.module_.state_dict().items()

@@ -57,18 +57,23 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def _table(n_samples=384, sample_weight=False):
+def _table(n_samples=384, n_test=101, sample_weight=False):
+    """A 3-class table; ``n_samples`` a multiple of the global batch (the
+    accelerator would pad a shorter last batch with repeated rows), and
+    ``n_test`` rows to predict that split unevenly over the processes."""
     X, y = make_classification(
-        n_samples=n_samples,
+        n_samples=n_samples + n_test,
         n_features=8,
         n_informative=5,
         n_classes=3,
         weights=[0.7, 0.2, 0.1],
         random_state=0,
     )
+    X = StandardScaler().fit_transform(X).astype(np.float32)
     data = {
-        "X": StandardScaler().fit_transform(X).astype(np.float32),
-        "y": y.astype(np.int64),
+        "X": X[:n_samples],
+        "y": y[:n_samples].astype(np.int64),
+        "X_test": X[n_samples:],
     }
     if sample_weight:
         rng = np.random.RandomState(1)
@@ -149,7 +154,7 @@ def _fit_one_process(data, options):
         "param:" + name: value.detach().numpy()
         for name, value in net.module_.state_dict().items()
     }
-    return net, params, net.predict_proba(data["X"])
+    return net, params, net.predict_proba(data["X_test"])
 
 
 def _assert_same_model(ranks, params, proba):
@@ -161,7 +166,7 @@ def _assert_same_model(ranks, params, proba):
             np.testing.assert_allclose(
                 result[key], params[key], rtol=RTOL, atol=ATOL, err_msg=f"{rank} {key}"
             )
-        # each process predicts the whole table, in order
+        # each process predicts every test row, in order
         np.testing.assert_allclose(
             result["proba"], proba, rtol=RTOL, atol=ATOL, err_msg=f"rank {rank}"
         )
@@ -182,4 +187,19 @@ def test_two_processes_train_the_model_of_one_on_the_same_global_batch(tmp_path)
         for k, v in start.module_.state_dict().items()
     )
     assert moved > 100 * ATOL
+    _assert_same_model(ranks, params, proba)
+
+
+@pytest.mark.slow
+def test_class_and_sample_weights_weigh_the_global_batch(tmp_path):
+    # Deferred re-weighting (class weights from epoch 5) and sample weights:
+    # each shard carries a different total weight, and the loss is the
+    # weighted mean over the global batch only if the processes' losses
+    # are scaled by their share of the weight (measured without it: the
+    # weights differ by 5e-2, the probabilities by 0.18)
+    data = _table(sample_weight=True)
+    options = _options(reweight_epoch=5)
+    ranks = _run_processes(data, options, tmp_path)
+    net, params, proba = _fit_one_process(data, options)
+    assert net.criterion_.weight is not None  # DRW switched weights on
     _assert_same_model(ranks, params, proba)
