@@ -54,6 +54,27 @@ Differences from :class:`~sklearn_lt.LongTailNet`, all from Accelerate:
 * optimisers that need a closure (L-BFGS) are not supported;
 * a net holding an accelerator does not pickle: save it with
   ``save_params`` / ``load_params`` (see skorch's ``AccelerateMixin``).
+
+Several processes (GPUs, machines, or CPU processes with gloo)::
+
+    accelerate launch --multi_gpu --num_processes 4 train.py   # 4 GPUs
+    accelerate launch --multi_gpu --num_machines 2 --num_processes 16 \\
+        --machine_rank 0 --main_process_ip 10.0.0.1 \\
+        --main_process_port 29500 train.py   # rank 1 on the other machine
+    torchrun --nproc_per_node 2 train.py   # 2 CPU processes, Accelerator(cpu=True)
+
+Every process calls ``fit`` with the whole ``X`` and ``y`` (the class
+counts come from all of ``y``); the data loader gives each process a shard
+of every global batch (``batch_size`` times the number of processes) and
+DDP averages the gradients. Each process's loss is scaled by its share of
+the global batch's weight (class weights, sample weights) before that
+average, so the objective is the weighted mean over the global batch, as in
+one process; ELM's embedding term compares the examples of each shard only.
+With the same global batch and seed and no shuffling, the trained model is
+the one a single process trains, to float rounding
+(``tests/test_distributed.py``). ``predict_proba``, ``predict`` and
+``save_params`` are collective: every process calls them; each gets all
+rows' predictions in order, and only the main process writes.
 """
 
 from collections.abc import Mapping
