@@ -83,7 +83,7 @@ print(table[columns].round(3).to_string(index=False))
 # it.
 import matplotlib.pyplot as plt
 
-from sklearn_lt.plotting import plot_balanced_accuracy, plot_per_class_recall
+from sklearn_lt.compare.plots import plot_balanced_accuracy, plot_per_class_recall
 
 ax = plot_per_class_recall(per_class)
 

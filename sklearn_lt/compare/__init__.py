@@ -49,7 +49,9 @@ The parts, one concept per module:
 * :mod:`~sklearn_lt.compare.stats`: paired tests against the best baseline;
 * :mod:`~sklearn_lt.compare.results`: a results directory that survives
   errors and interrupts (written per contender, resumable, with a manifest);
-* :mod:`~sklearn_lt.compare.markdown`: the printed and Markdown tables.
+* :mod:`~sklearn_lt.compare.markdown`: the printed and Markdown tables;
+* :mod:`~sklearn_lt.compare.plots`: the plots (matplotlib);
+* :mod:`~sklearn_lt.compare.html`: the self-contained HTML report.
 
 Examples
 --------

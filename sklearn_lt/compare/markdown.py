@@ -14,7 +14,7 @@ import platform
 import numpy as np
 import pandas as pd
 
-from ..report import META_FIELDS
+from .html import META_FIELDS
 from .scoring import SHOT_METRICS
 
 __all__ = [

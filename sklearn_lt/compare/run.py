@@ -206,7 +206,7 @@ def compare(
         with columns ``contender``, ``split``, ``class``, ``train_count``
         (training examples of the class in that split) and ``recall`` (NaN
         if the test split has no example of the class). This is what
-        :func:`sklearn_lt.plotting.plot_per_class_recall` draws.
+        :func:`sklearn_lt.compare.plots.plot_per_class_recall` draws.
 
     per_split : pandas.DataFrame
         Only if ``return_per_split``: one row per contender and split with

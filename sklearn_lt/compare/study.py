@@ -691,7 +691,7 @@ class ComparisonResults:
         )
 
     def _figures(self):
-        from ..plotting import _plot_figures
+        from .plots import _plot_figures
 
         return _plot_figures(self.table, self.per_class)
 
@@ -704,9 +704,9 @@ class ComparisonResults:
                 default="per_class_recall"
             ``"per_class_recall"``: one panel per contender, the classes
             from the smallest training set to the largest, each labelled
-            (:func:`~sklearn_lt.plotting.plot_per_class_recall_panels`);
+            (:func:`~sklearn_lt.compare.plots.plot_per_class_recall_panels`);
             ``"balanced_accuracy"``: one bar per contender with its spread
-            (:func:`~sklearn_lt.plotting.plot_balanced_accuracy`).
+            (:func:`~sklearn_lt.compare.plots.plot_balanced_accuracy`).
 
         Returns
         -------
@@ -720,12 +720,12 @@ class ComparisonResults:
         ValueError
             For another ``kind``.
         """
-        from .. import plotting
+        from . import plots
 
         if kind == "per_class_recall":
-            return plotting.plot_per_class_recall_panels(self.per_class, self.table)
+            return plots.plot_per_class_recall_panels(self.per_class, self.table)
         if kind == "balanced_accuracy":
-            return plotting.plot_balanced_accuracy(self.table).figure
+            return plots.plot_balanced_accuracy(self.table).figure
         raise ValueError(
             f"kind must be 'per_class_recall' or 'balanced_accuracy'; got {kind!r}."
         )
@@ -745,7 +745,7 @@ class ComparisonResults:
         -------
         path : pathlib.Path
         """
-        from ..report import write_html_report
+        from .html import write_html_report
 
         images = {}
         if plots:
@@ -763,8 +763,8 @@ class ComparisonResults:
 
     def _write(self, directory, *, plots):
         """Write every file of a results directory; return their paths."""
-        from ..plotting import write_plots
-        from ..report import write_html_report
+        from .html import write_html_report
+        from .plots import write_plots
         from .results import MARKDOWN, ResultsDirectoryError
 
         written = directory.write_table(self.table, self.per_class, self.per_split)
