@@ -109,3 +109,32 @@ def test_cli_help_loads_neither_torch_nor_skorch():
     )
     loaded = _loaded_after(code)
     assert "torch" not in loaded and "skorch" not in loaded
+
+
+def test_compare_help_and_package_load_no_heavy_module():
+    """``sklearn-lt compare --help`` reads its options without scikit-learn.
+
+    The options live in ``sklearn_lt.compare.options``; the ``compare``
+    package loads its public names lazily, so reaching that module imports
+    neither torch, pandas, matplotlib nor scikit-learn.
+    """
+    code = (
+        "import sys\n"
+        "import sklearn_lt.compare\n"
+        "from sklearn_lt.cli import main\n"
+        "try:\n    main(['compare', '--help'])\nexcept SystemExit:\n    pass\n"
+        "assert 'sklearn' not in sys.modules, 'scikit-learn was loaded'"
+    )
+    assert _loaded_after(code) == []
+
+
+def test_compare_package_names_load_on_first_use():
+    from sklearn_lt import compare
+    from sklearn_lt.compare.run import compare as compare_function
+    from sklearn_lt.compare.study import Comparison
+
+    assert compare.compare is compare_function
+    assert compare.Comparison is Comparison
+    assert set(compare.__all__) <= set(dir(compare))
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_thing'"):
+        compare.no_such_thing  # noqa: B018

@@ -64,19 +64,48 @@ Examples
 True
 """
 
-from .contenders import (
-    MLP_EPOCHS,
-    MLP_SETTINGS,
-    contender_family,
-    default_contenders,
-    describe_estimator,
-    resolve_contenders,
-)
-from .run import ContenderFailedWarning, build_table, compare, error_line
-from .scoring import METRICS, shot_thresholds
-from .splits import LongTailedCV, digits_lt_split
-from .study import Comparison, ComparisonResults
-from .tables import TableWarning, read_table
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING
+
+# Public name -> the submodule that defines it. They are loaded on first use
+# (PEP 562, as the package ``__init__`` does), so that ``sklearn-lt --help``
+# can read :mod:`~sklearn_lt.compare.options` without importing scikit-learn.
+_LAZY = {
+    "METRICS": "scoring",
+    "MLP_EPOCHS": "contenders",
+    "MLP_SETTINGS": "contenders",
+    "Comparison": "study",
+    "ComparisonResults": "study",
+    "ContenderFailedWarning": "run",
+    "LongTailedCV": "splits",
+    "TableWarning": "tables",
+    "build_table": "run",
+    "compare": "run",
+    "contender_family": "contenders",
+    "default_contenders": "contenders",
+    "describe_estimator": "contenders",
+    "digits_lt_split": "splits",
+    "error_line": "run",
+    "read_table": "tables",
+    "resolve_contenders": "contenders",
+    "shot_thresholds": "scoring",
+}
+
+if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
+    from .contenders import (
+        MLP_EPOCHS,
+        MLP_SETTINGS,
+        contender_family,
+        default_contenders,
+        describe_estimator,
+        resolve_contenders,
+    )
+    from .run import ContenderFailedWarning, build_table, compare, error_line
+    from .scoring import METRICS, shot_thresholds
+    from .splits import LongTailedCV, digits_lt_split
+    from .study import Comparison, ComparisonResults
+    from .tables import TableWarning, read_table
 
 __all__ = [
     "METRICS",
@@ -98,3 +127,17 @@ __all__ = [
     "resolve_contenders",
     "shot_thresholds",
 ]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # later look-ups skip __getattr__
+        return value
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})
