@@ -25,8 +25,8 @@ one line to stderr and exit with status 2, as argparse does; status 1 means
 every contender failed.
 
 This module parses the arguments and calls the Python API: the options are
-defined in :mod:`sklearn_lt.compare.options`, the run in
-:mod:`sklearn_lt.compare.command` (which builds a
+defined in :mod:`sklearn_lt.compare._options`, the run in
+:mod:`sklearn_lt.compare._command` (which builds a
 :class:`~sklearn_lt.compare.Comparison`). It imports nothing heavier than
 :mod:`argparse` until a command runs, so ``sklearn-lt --help`` is instant.
 
@@ -57,7 +57,7 @@ def build_parser():
         With one subcommand, ``compare``.
     """
     from . import __version__
-    from .compare.options import add_compare_command
+    from .compare._options import add_compare_command
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -102,7 +102,7 @@ def main(argv=None):
         parser.print_help(sys.stderr)
         return 2
     command = shlex.join([PROG, *argv])
-    from .compare.command import CommandLineError, run_command
+    from .compare._command import CommandLineError, run_command
 
     try:
         return run_command(args, command)

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from sklearn_lt.cli import build_parser, main
-from sklearn_lt.compare import default_contenders, describe_estimator
+from sklearn_lt.compare import default_contenders
+from sklearn_lt.compare.contenders import _describe_estimator as describe_estimator
 
 FAST = "logreg_balanced,logreg_posthoc_la"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

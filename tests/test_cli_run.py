@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_lt.cli import main
 from sklearn_lt.compare import default_contenders
-from sklearn_lt.compare.results import CHECKSUM
+from sklearn_lt.compare._results import CHECKSUM
 from sklearn_lt.datasets import long_tail_counts
 
 FAST = "logreg_balanced,logreg_posthoc_la"
@@ -537,7 +537,7 @@ def test_full_disk_is_a_one_line_error(capsys, csv_file, tmp_path, monkeypatch):
     import contextlib
     import errno
 
-    from sklearn_lt.compare import results as results_module
+    from sklearn_lt.compare import _results as results_module
 
     real = results_module.atomic_write
 

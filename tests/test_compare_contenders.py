@@ -13,13 +13,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from sklearn_lt import LinearMarginClassifier, LogitAdjustedClassifier
-from sklearn_lt.compare import (
-    compare,
-    contender_family,
-    default_contenders,
-    describe_estimator,
-    resolve_contenders,
-)
+from sklearn_lt.compare import compare, default_contenders, resolve_contenders
+from sklearn_lt.compare.contenders import _contender_family, _describe_estimator
 from sklearn_lt.datasets import make_long_tailed_classification
 
 BASE_NAMES = [
@@ -138,15 +133,15 @@ def test_gradient_boosting_contenders_are_what_their_names_say():
 
 
 def test_family_marks_estimators_using_this_package():
-    assert contender_family(LogitAdjustedClassifier(LogisticRegression())) == (
+    assert _contender_family(LogitAdjustedClassifier(LogisticRegression())) == (
         "sklearn_lt"
     )
-    assert contender_family(
+    assert _contender_family(
         make_pipeline(StandardScaler(), LinearMarginClassifier())
     ) == ("sklearn_lt")
-    assert contender_family(LogisticRegression()) == "baseline"
+    assert _contender_family(LogisticRegression()) == "baseline"
     families = {
-        name: contender_family(estimator)
+        name: _contender_family(estimator)
         for name, estimator in default_contenders().items()
     }
     assert {name for name, family in families.items() if family == "sklearn_lt"} == (
@@ -157,12 +152,12 @@ def test_family_marks_estimators_using_this_package():
 def test_describe_estimator_is_one_line_and_names_the_parts():
     contenders = default_contenders()
     for name, estimator in contenders.items():
-        text = describe_estimator(estimator)
+        text = _describe_estimator(estimator)
         assert "\n" not in text and text == text.strip(), name
-    assert describe_estimator(contenders["logreg_balanced"]) == (
+    assert _describe_estimator(contenders["logreg_balanced"]) == (
         "StandardScaler() -> LogisticRegression(class_weight='balanced', max_iter=1000)"
     )
-    assert describe_estimator(contenders["hgb_posthoc_la"]) == (
+    assert _describe_estimator(contenders["hgb_posthoc_la"]) == (
         "LogitAdjustedClassifier(estimator=HistGradientBoostingClassifier("
         "random_state=0))"
     )

@@ -1,9 +1,9 @@
-"""Tests of sklearn_lt.compare.markdown: the tables and summaries as text."""
+"""Tests of sklearn_lt.compare._markdown: the tables and summaries as text."""
 
 import numpy as np
 import pandas as pd
 
-from sklearn_lt.compare.markdown import (
+from sklearn_lt.compare._markdown import (
     display_table,
     failure_summary,
     markdown_table,

@@ -12,9 +12,9 @@ from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from sklearn_lt.compare.plots import (  # noqa: E402
-    BASELINE_COLOR,
-    BASELINE_LINE_COLOR,
-    OURS_COLOR,
+    _BASELINE_COLOR,
+    _BASELINE_LINE_COLOR,
+    _OURS_COLOR,
     _plot_figures,
     plot_balanced_accuracy,
     plot_per_class_recall,
@@ -210,7 +210,7 @@ def test_panels_ours_coloured_baselines_grey_and_reference_line():
     best_baseline = "base_1"  # the first baseline row has the highest mean
     for ax, name in zip(fig.axes, table["contender"]):
         lines = {line.get_label(): line for line in ax.get_lines()}
-        expected = OURS_COLOR if name.startswith("ours") else BASELINE_LINE_COLOR
+        expected = _OURS_COLOR if name.startswith("ours") else _BASELINE_LINE_COLOR
         assert hex_of(lines[name].get_color()) == expected
         # every panel but the best baseline's own shows it as the reference
         assert ("best baseline" in lines) == (name != best_baseline)
@@ -289,10 +289,10 @@ def test_balanced_accuracy_bars_and_error_bars(table):
 def test_balanced_accuracy_ours_coloured_baselines_grey(table):
     ax = plot_balanced_accuracy(table, ax=new_axes())
     ours, base, _ = ax.patches
-    assert hex_of(ours.get_facecolor()) == OURS_COLOR
-    assert hex_of(base.get_facecolor()) == BASELINE_COLOR
+    assert hex_of(ours.get_facecolor()) == _OURS_COLOR
+    assert hex_of(base.get_facecolor()) == _BASELINE_COLOR
     labels = {label.get_text(): label for label in ax.get_yticklabels()}
-    assert hex_of(labels["ours"].get_color()) == OURS_COLOR
+    assert hex_of(labels["ours"].get_color()) == _OURS_COLOR
     # a dashed line at the best baseline's score
     (line,) = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     np.testing.assert_allclose(line.get_xdata(), [0.8, 0.8])

@@ -11,9 +11,9 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from sklearn_lt import LogitAdjustedClassifier
 from sklearn_lt.compare.preprocessing import (
-    MAX_ONE_HOT,
+    _MAX_ONE_HOT,
     CategoricalColumns,
-    check_finite_features,
+    _check_finite_features,
     column_kinds,
     make_preprocessor,
     with_preprocessing,
@@ -60,7 +60,7 @@ def test_one_hot_path_imputes_with_the_training_median_and_indicates():
 def test_one_hot_columns_are_bounded():
     many = pd.DataFrame({"id": [f"row{i}" for i in range(500)], "x": np.arange(500.0)})
     out = make_preprocessor(["x"], ["id"]).fit_transform(many)
-    assert out.shape == (500, 1 + MAX_ONE_HOT)
+    assert out.shape == (500, 1 + _MAX_ONE_HOT)
 
 
 def test_categorical_columns_learn_levels_on_the_training_fold():
@@ -162,12 +162,12 @@ def test_native_path_fits_hist_gradient_boosting_on_a_mixed_table():
 def test_check_finite_features_names_the_columns():
     frame = pd.DataFrame({"ok": [1.0, np.nan], "big": [1e300, -1e300], "s": ["a", "b"]})
     with pytest.raises(ValueError, match=r"column\(s\) big have values too large"):
-        check_finite_features(frame)
+        _check_finite_features(frame)
     frame["big"] = [np.inf, 1.0]
     with pytest.raises(ValueError, match=r"column\(s\) big contain infinite values"):
-        check_finite_features(frame, ["ok", "big"])
-    check_finite_features(frame[["ok", "s"]])  # NaN and strings are fine
-    check_finite_features(np.array([[1e150, 1.0], [-1e150, 2.0]]))  # no overflow
+        _check_finite_features(frame, ["ok", "big"])
+    _check_finite_features(frame[["ok", "s"]])  # NaN and strings are fine
+    _check_finite_features(np.array([[1e150, 1.0], [-1e150, 2.0]]))  # no overflow
     with pytest.raises(ValueError, match=r"column\(s\) 1 contain infinite"):
-        check_finite_features(np.array([[1.0, np.inf]]))
-    check_finite_features(np.array([["a", "b"]], dtype=object))  # left to contenders
+        _check_finite_features(np.array([[1.0, np.inf]]))
+    _check_finite_features(np.array([["a", "b"]], dtype=object))  # left to contenders

@@ -1,4 +1,4 @@
-"""Tests of sklearn_lt.compare.results: a results directory that survives."""
+"""Tests of sklearn_lt.compare._results: a results directory that survives."""
 
 import hashlib
 import json
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sklearn_lt.compare import results as results_module
-from sklearn_lt.compare.results import (
+from sklearn_lt.compare import _results as results_module
+from sklearn_lt.compare._results import (
     CHECKSUM,
     ResultsDirectory,
     ResultsDirectoryError,

@@ -30,12 +30,8 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from sklearn_lt import LogitAdjustedClassifier
-from sklearn_lt.compare import (
-    METRICS,
-    ContenderFailedWarning,
-    LongTailedCV,
-    compare,
-)
+from sklearn_lt.compare import ContenderFailedWarning, LongTailedCV, compare
+from sklearn_lt.compare.scoring import _METRICS
 from sklearn_lt.datasets import make_long_tailed_classification
 
 # -- helpers ---------------------------------------------------------------------
@@ -112,7 +108,7 @@ def test_table_columns_and_one_row_per_contender(tiny):
     X, y, cv = tiny
     table = compare(["logreg", ("tree", DecisionTreeClassifier())], X, y, cv=cv)
     expected = ["contender", "family", "estimator", "n_splits", "n_failed", "error"]
-    for metric in METRICS:
+    for metric in _METRICS:
         expected += [f"{metric}_mean", f"{metric}_std"]
     expected += ["diff_vs_best_baseline", "p_value"]
     assert list(table.columns) == expected
@@ -307,7 +303,7 @@ def test_a_failing_split_gives_nan_scores_a_count_and_the_error():
         table = compare(contenders, X, y, cv=cv)
     assert any("ValueError: poisoned training row" in str(w.message) for w in rec)
     row = table.set_index("contender").loc["lookup"]
-    for metric in METRICS:
+    for metric in _METRICS:
         if not metric.endswith("_seconds"):
             assert np.isnan(row[f"{metric}_mean"]), metric
     assert np.isfinite(row["fit_seconds_mean"])
@@ -331,7 +327,7 @@ def test_a_contender_failing_every_split_is_kept_with_nan_scores():
     assert table["n_failed"].tolist() == [2]
     assert table["error"].tolist() == ["ValueError: poisoned training row"]
     scores = [
-        f"{m}_{s}" for m in METRICS if m != "fit_seconds" for s in ("mean", "std")
+        f"{m}_{s}" for m in _METRICS if m != "fit_seconds" for s in ("mean", "std")
     ]
     assert table[scores].isna().all(axis=None)
     assert per_split["error"].tolist() == ["ValueError: poisoned training row"] * 2

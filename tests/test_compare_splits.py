@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from sklearn_lt.compare import LongTailedCV, digits_lt_split
-from sklearn_lt.compare.splits import head_first_order
+from sklearn_lt.compare.splits import _head_first_order
 from sklearn_lt.datasets import long_tail_counts
 
 
@@ -46,8 +46,8 @@ def test_long_tailed_cv_subsamples_training_folds_only():
 
 def test_head_first_order_ranks_by_frequency_with_ties_by_label():
     y = np.array(["b"] * 5 + ["a"] * 2 + ["c"] * 5 + ["d"] * 2)
-    assert head_first_order(y).tolist() == ["b", "c", "a", "d"]
-    assert head_first_order([3, 1, 2]).tolist() == [1, 2, 3]
+    assert _head_first_order(y).tolist() == ["b", "c", "a", "d"]
+    assert _head_first_order([3, 1, 2]).tolist() == [1, 2, 3]
 
 
 def test_long_tailed_cv_makes_the_most_frequent_class_the_head():

@@ -1,4 +1,4 @@
-"""Tests of sklearn_lt.compare.stats: paired tests against the best baseline.
+"""Tests of sklearn_lt.compare._stats: paired tests against the best baseline.
 
 The references are scipy's tests called directly on hand-made differences,
 and hand-computed means.
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sklearn_lt.compare.stats import (
+from sklearn_lt.compare._stats import (
     MIN_WILCOXON_SPLITS,
     paired_comparison,
     paired_test,

@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_limits
 
 from sklearn_lt.cli import main
 from sklearn_lt.compare import Comparison, ComparisonResults, compare
-from sklearn_lt.compare.results import CHECKSUM, ResultsDirectoryError
+from sklearn_lt.compare._results import CHECKSUM, ResultsDirectoryError
 
 QUIET = ["--n-jobs", "1", "--no-plots", "--no-progress"]
 

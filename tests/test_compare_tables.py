@@ -22,8 +22,8 @@ import pytest
 
 from sklearn_lt.cli import main
 from sklearn_lt.compare.tables import (
-    DEFAULT_MAX_BYTES,
-    NUMERIC_FRACTION,
+    _DEFAULT_MAX_BYTES,
+    _NUMERIC_FRACTION,
     TableTooLargeError,
     TableWarning,
     read_table,
@@ -167,7 +167,7 @@ def test_stray_strings_in_a_numeric_column_become_missing_with_a_warning(tmp_pat
 
 
 def test_numeric_threshold_is_95_percent_of_non_missing_cells():
-    assert NUMERIC_FRACTION == 0.95
+    assert _NUMERIC_FRACTION == 0.95
     label = ["a", "b"] * 10
     numbers = [str(i % 5) for i in range(20)]
     # 19 of 20 cells are numbers: numeric
@@ -559,7 +559,7 @@ def test_other_compressions_are_bounded_too(tmp_path, kind):
 
 
 def test_default_limit_is_2_gib():
-    assert DEFAULT_MAX_BYTES == 2 * 1024**3
+    assert _DEFAULT_MAX_BYTES == 2 * 1024**3
     assert inspect.signature(read_table).parameters["max_bytes"].default == 2 * 1024**3
 
 

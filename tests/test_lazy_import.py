@@ -114,7 +114,7 @@ def test_cli_help_loads_neither_torch_nor_skorch():
 def test_compare_help_and_package_load_no_heavy_module():
     """``sklearn-lt compare --help`` reads its options without scikit-learn.
 
-    The options live in ``sklearn_lt.compare.options``; the ``compare``
+    The options live in ``sklearn_lt.compare._options``; the ``compare``
     package loads its public names lazily, so reaching that module imports
     neither torch, pandas, matplotlib nor scikit-learn.
     """

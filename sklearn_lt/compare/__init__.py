@@ -22,7 +22,8 @@ long-tail literature reports:
 
 with the number of failed splits and the first error of each contender, and,
 for each of ours, the mean paired difference to the best baseline and a
-paired test's p-value (:mod:`sklearn_lt.compare.stats`).
+paired test's p-value (Wilcoxon signed-rank with 6 or more splits, the
+paired t-test with fewer).
 
 The splits are either a stratified K-fold, any scikit-learn splitter, an
 iterable of ``(train_indices, test_indices)``, or the long-tailed-train /
@@ -46,12 +47,17 @@ The parts, one concept per module:
   :class:`LongTailedCV`;
 * :mod:`~sklearn_lt.compare.scoring`: the metrics of one split;
 * :mod:`~sklearn_lt.compare.run`: :func:`compare`, fitting and failures;
-* :mod:`~sklearn_lt.compare.stats`: paired tests against the best baseline;
-* :mod:`~sklearn_lt.compare.results`: a results directory that survives
-  errors and interrupts (written per contender, resumable, with a manifest);
-* :mod:`~sklearn_lt.compare.markdown`: the printed and Markdown tables;
 * :mod:`~sklearn_lt.compare.plots`: the plots (matplotlib);
-* :mod:`~sklearn_lt.compare.html`: the self-contained HTML report.
+* :mod:`~sklearn_lt.compare.html`: the self-contained HTML report;
+
+and, private to the package (their names may change without notice):
+
+* ``_stats``: paired tests against the best baseline;
+* ``_results``: a results directory that survives errors and interrupts
+  (written per contender, resumable, with a manifest);
+* ``_markdown``: the printed and Markdown tables;
+* ``_options`` and ``_command``: the options of ``sklearn-lt compare`` and
+  its run, from the parsed options to the exit status.
 
 Examples
 --------
@@ -70,59 +76,43 @@ from typing import TYPE_CHECKING
 
 # Public name -> the submodule that defines it. They are loaded on first use
 # (PEP 562, as the package ``__init__`` does), so that ``sklearn-lt --help``
-# can read :mod:`~sklearn_lt.compare.options` without importing scikit-learn.
+# can read :mod:`~sklearn_lt.compare._options` without importing scikit-learn.
 _LAZY = {
-    "METRICS": "scoring",
-    "MLP_EPOCHS": "contenders",
-    "MLP_SETTINGS": "contenders",
     "Comparison": "study",
     "ComparisonResults": "study",
     "ContenderFailedWarning": "run",
     "LongTailedCV": "splits",
+    "ResultsDirectoryError": "_results",
+    "TableTooLargeError": "tables",
     "TableWarning": "tables",
-    "build_table": "run",
     "compare": "run",
-    "contender_family": "contenders",
     "default_contenders": "contenders",
-    "describe_estimator": "contenders",
     "digits_lt_split": "splits",
-    "error_line": "run",
     "read_table": "tables",
     "resolve_contenders": "contenders",
     "shot_thresholds": "scoring",
 }
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
-    from .contenders import (
-        MLP_EPOCHS,
-        MLP_SETTINGS,
-        contender_family,
-        default_contenders,
-        describe_estimator,
-        resolve_contenders,
-    )
-    from .run import ContenderFailedWarning, build_table, compare, error_line
-    from .scoring import METRICS, shot_thresholds
+    from ._results import ResultsDirectoryError
+    from .contenders import default_contenders, resolve_contenders
+    from .run import ContenderFailedWarning, compare
+    from .scoring import shot_thresholds
     from .splits import LongTailedCV, digits_lt_split
     from .study import Comparison, ComparisonResults
-    from .tables import TableWarning, read_table
+    from .tables import TableTooLargeError, TableWarning, read_table
 
 __all__ = [
-    "METRICS",
-    "MLP_EPOCHS",
-    "MLP_SETTINGS",
     "Comparison",
     "ComparisonResults",
     "ContenderFailedWarning",
     "LongTailedCV",
+    "ResultsDirectoryError",
+    "TableTooLargeError",
     "TableWarning",
-    "build_table",
     "compare",
-    "contender_family",
     "default_contenders",
-    "describe_estimator",
     "digits_lt_split",
-    "error_line",
     "read_table",
     "resolve_contenders",
     "shot_thresholds",

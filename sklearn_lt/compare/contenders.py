@@ -4,9 +4,9 @@
 imbalanced-learn and gradient-boosting baselines, and this package's
 classifiers); :func:`resolve_contenders` turns names, ``(name, estimator)``
 pairs or a mapping into the ordered ``{name: estimator}`` that
-:func:`~sklearn_lt.compare.compare` runs; :func:`describe_estimator` gives
+:func:`~sklearn_lt.compare.compare` runs; :func:`_describe_estimator` gives
 the one-line description shown by ``sklearn-lt compare --list-contenders``
-and in the result table; :func:`contender_family` tells our classifiers from
+and in the result table; :func:`_contender_family` tells our classifiers from
 the baselines.
 """
 
@@ -28,11 +28,7 @@ from ..mlp import MLPMarginClassifier
 from ..posthoc import LogitAdjustedClassifier
 
 __all__ = [
-    "MLP_EPOCHS",
-    "MLP_SETTINGS",
-    "contender_family",
     "default_contenders",
-    "describe_estimator",
     "resolve_contenders",
 ]
 
@@ -42,17 +38,17 @@ __all__ = [
 # the two packages scale it differently (MLPClassifier divides alpha by the
 # rows, MLPMarginClassifier's alpha="auto" chooses it from them), so one
 # number would mean two different penalties.
-MLP_SETTINGS = {
+_MLP_SETTINGS = {
     "hidden_layer_sizes": (128,),
     "batch_size": 64,
     "learning_rate_init": 1e-3,
 }
-MLP_EPOCHS = 100
+_MLP_EPOCHS = 100
 
 # The depth of the trees boosted inside easy_ensemble's bags (see
 # default_contenders): up to 16 leaves, so that one tree can separate several
 # classes, as multi-class AdaBoost needs.
-EASY_ENSEMBLE_DEPTH = 4
+_EASY_ENSEMBLE_DEPTH = 4
 
 
 def _installed(module):
@@ -67,7 +63,7 @@ def default_contenders(random_state=0):
     estimator (scaled by a :class:`~sklearn.preprocessing.StandardScaler`
     where scale matters) that can be copied out of this function and used
     alone. The MLPs, ours and the baselines, share one setting
-    (:data:`MLP_SETTINGS`, ``MLP_EPOCHS`` epochs): they differ only in the
+    (:data:`_MLP_SETTINGS`, ``_MLP_EPOCHS`` epochs): they differ only in the
     loss or in the resampling. On a table with missing values or
     categorical columns, :func:`~sklearn_lt.compare.compare` puts a
     per-fold preprocessing step in front of each
@@ -154,7 +150,7 @@ def default_contenders(random_state=0):
         return LogisticRegression(max_iter=1000, **kwargs)
 
     def sk_mlp():
-        return MLPClassifier(**MLP_SETTINGS, max_iter=MLP_EPOCHS, random_state=seed)
+        return MLPClassifier(**_MLP_SETTINGS, max_iter=_MLP_EPOCHS, random_state=seed)
 
     def hgb(**kwargs):
         return HistGradientBoostingClassifier(random_state=seed, **kwargs)
@@ -162,8 +158,8 @@ def default_contenders(random_state=0):
     def our_mlp(loss, **kwargs):
         return MLPMarginClassifier(
             loss,
-            **MLP_SETTINGS,
-            max_epochs=MLP_EPOCHS,
+            **_MLP_SETTINGS,
+            max_epochs=_MLP_EPOCHS,
             random_state=seed,
             **kwargs,
         )
@@ -202,7 +198,7 @@ def default_contenders(random_state=0):
             "easy_ensemble": EasyEnsembleClassifier(
                 n_estimators=10,
                 estimator=AdaBoostClassifier(
-                    DecisionTreeClassifier(max_depth=EASY_ENSEMBLE_DEPTH),
+                    DecisionTreeClassifier(max_depth=_EASY_ENSEMBLE_DEPTH),
                     n_estimators=10,
                 ),
                 random_state=seed,
@@ -312,7 +308,7 @@ def resolve_contenders(contenders=None, *, drop=None, random_state=0):
     return resolved
 
 
-def contender_family(estimator):
+def _contender_family(estimator):
     """``"sklearn_lt"`` if any part of ``estimator`` comes from this package.
 
     Parameters
@@ -328,10 +324,10 @@ def contender_family(estimator):
     --------
     >>> from sklearn.linear_model import LogisticRegression
     >>> from sklearn_lt import LogitAdjustedClassifier
-    >>> from sklearn_lt.compare import contender_family
-    >>> contender_family(LogisticRegression())
+    >>> from sklearn_lt.compare.contenders import _contender_family
+    >>> _contender_family(LogisticRegression())
     'baseline'
-    >>> contender_family(LogitAdjustedClassifier(LogisticRegression()))
+    >>> _contender_family(LogitAdjustedClassifier(LogisticRegression()))
     'sklearn_lt'
     """
     parts = [estimator]
@@ -343,7 +339,7 @@ def contender_family(estimator):
     return "baseline"
 
 
-def describe_estimator(estimator):
+def _describe_estimator(estimator):
     """A one-line description of an estimator: its repr, pipelines as steps.
 
     The repr shows only the parameters that differ from the defaults
@@ -362,10 +358,11 @@ def describe_estimator(estimator):
 
     Examples
     --------
-    >>> from sklearn_lt.compare import default_contenders, describe_estimator
-    >>> describe_estimator(default_contenders()["svc_rbf_balanced"])
+    >>> from sklearn_lt.compare import default_contenders
+    >>> from sklearn_lt.compare.contenders import _describe_estimator
+    >>> _describe_estimator(default_contenders()["svc_rbf_balanced"])
     "StandardScaler() -> SVC(class_weight='balanced')"
     """
     if isinstance(estimator, Pipeline):
-        return " -> ".join(describe_estimator(step) for _, step in estimator.steps)
+        return " -> ".join(_describe_estimator(step) for _, step in estimator.steps)
     return re.sub(r"\s+", " ", repr(estimator)).strip()

@@ -46,13 +46,13 @@ from .._atomic import atomic_write
 __all__ = ["write_html_report"]
 
 #: The plots embedded when present beside the report, in this order.
-PLOTS = (
+_PLOTS = (
     ("balanced_accuracy.png", "Balanced accuracy of every contender"),
     ("per_class_recall.png", "Per-class recall, one panel per contender"),
 )
 
 #: The ``meta`` keys shown under "The run", in this order, with their labels.
-META_FIELDS = (
+_META_FIELDS = (
     ("command", "Command"),
     ("data", "Data"),
     ("class_counts", "Class counts"),
@@ -141,9 +141,9 @@ def _text(value):
 #: What an empty cell says: the contender failed, or the score does not apply
 #: (a shot group without a class: "no class", as in results.md; a class
 #: absent from the test splits: "n/a").
-FAILED = '<span class="bad" title="the contender failed on a split">failed</span>'
-NOT_APPLICABLE = '<span class="muted" title="{why}">n/a</span>'
-NO_CLASS = '<span class="muted" title="no class in this shot group">no class</span>'
+_FAILED = '<span class="bad" title="the contender failed on a split">failed</span>'
+_NOT_APPLICABLE = '<span class="muted" title="{why}">n/a</span>'
+_NO_CLASS = '<span class="muted" title="no class in this shot group">no class</span>'
 
 
 def _number(value, digits=3, *, missing=None):
@@ -153,7 +153,7 @@ def _number(value, digits=3, *, missing=None):
     except (TypeError, ValueError):
         value = math.nan
     if not math.isfinite(value):
-        return missing or NOT_APPLICABLE.format(why="no value")
+        return missing or _NOT_APPLICABLE.format(why="no value")
     return f"{value:.{digits}f}"
 
 
@@ -267,9 +267,9 @@ def _results_table(table):
                 else ""
             )
             if status:
-                missing = FAILED
+                missing = _FAILED
             elif metric.endswith("_shot_recall"):
-                missing = NO_CLASS
+                missing = _NO_CLASS
             else:
                 missing = None
             number = _number(value, digits, missing=missing)
@@ -297,9 +297,9 @@ def _results_table(table):
 def _recall_cell(value, failed=False):
     if value is None or not math.isfinite(value):
         if failed:
-            return f'<td class="num">{FAILED}</td>'
+            return f'<td class="num">{_FAILED}</td>'
         why = "no test example of this class"
-        return f'<td class="num">{NOT_APPLICABLE.format(why=why)}</td>'
+        return f'<td class="num">{_NOT_APPLICABLE.format(why=why)}</td>'
     # white at recall 1, deepening to orange-red at 0.5 and below: the weak
     # classes stand out; the text stays dark
     level = min(max((1.0 - value) / 0.5, 0.0), 1.0)
@@ -520,7 +520,7 @@ def write_html_report(path, table, per_class=None, meta=None, *, images=None):
             f"{_text(meta['failures'])}</p></div>"
         )
     run = []
-    for key, label in META_FIELDS:
+    for key, label in _META_FIELDS:
         value = meta.get(key, "")
         if not value.strip():
             continue
@@ -530,11 +530,11 @@ def write_html_report(path, table, per_class=None, meta=None, *, images=None):
         parts += ["<h2>The run</h2>", '<dl class="run">', *run, "</dl>"]
     parts += ["<h2>Results</h2>", _results_table(table)]
     if images is None:
-        figures = [_image(path.parent / name, caption) for name, caption in PLOTS]
+        figures = [_image(path.parent / name, caption) for name, caption in _PLOTS]
     else:
         figures = [
             _image_data(images[name], name, caption)
-            for name, caption in PLOTS
+            for name, caption in _PLOTS
             if name in images
         ]
     figures = [figure for figure in figures if figure]

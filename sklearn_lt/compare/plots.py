@@ -53,12 +53,12 @@ __all__ = [
 
 # This package's contenders in colour, the baselines in grey (bars, panel
 # lines and names), failures in red.
-OURS_COLOR = "#1f77b4"
-BASELINE_COLOR = "#8c8c8c"
-BASELINE_LINE_COLOR = "#595959"
-FAILED_COLOR = "#c0392b"
-REFERENCE_COLOR = "#000000"
-_FAMILY_COLORS = {"sklearn_lt": OURS_COLOR, "baseline": BASELINE_COLOR}
+_OURS_COLOR = "#1f77b4"
+_BASELINE_COLOR = "#8c8c8c"
+_BASELINE_LINE_COLOR = "#595959"
+_FAILED_COLOR = "#c0392b"
+_REFERENCE_COLOR = "#000000"
+_FAMILY_COLORS = {"sklearn_lt": _OURS_COLOR, "baseline": _BASELINE_COLOR}
 _FAMILY_LABELS = {"sklearn_lt": "sklearn_lt (ours)", "baseline": "baseline"}
 
 
@@ -247,9 +247,9 @@ def plot_balanced_accuracy(table, *, ax=None):
     means = table["balanced_accuracy_mean"].to_numpy(dtype=float)
     stds = table["balanced_accuracy_std"].to_numpy(dtype=float)
     families = _column(table, "family", None)
-    colors = [_FAMILY_COLORS.get(family, BASELINE_COLOR) for family in families]
+    colors = [_FAMILY_COLORS.get(family, _BASELINE_COLOR) for family in families]
     if "family" not in table.columns:
-        colors = [OURS_COLOR] * n
+        colors = [_OURS_COLOR] * n
     status = _status(table)
     low, high = _zoomed_limits(means, stds)
     positions = np.arange(n)
@@ -289,7 +289,7 @@ def plot_balanced_accuracy(table, *, ax=None):
                     transform=value_at,
                     va="top",
                     fontsize="x-small",
-                    color=FAILED_COLOR,
+                    color=_FAILED_COLOR,
                     clip_on=False,
                 )
         else:
@@ -299,7 +299,7 @@ def plot_balanced_accuracy(table, *, ax=None):
                 left=low,
                 height=0.7,
                 facecolor="none",
-                edgecolor=FAILED_COLOR,
+                edgecolor=_FAILED_COLOR,
                 hatch="///",
                 linewidth=0,
                 zorder=1,
@@ -311,7 +311,7 @@ def plot_balanced_accuracy(table, *, ax=None):
                 transform=value_at,
                 va="center",
                 fontsize="small",
-                color=FAILED_COLOR,
+                color=_FAILED_COLOR,
                 fontweight="bold",
                 clip_on=False,
             )
@@ -324,14 +324,14 @@ def plot_balanced_accuracy(table, *, ax=None):
                     ha="center",
                     va="center",
                     fontsize="x-small",
-                    color=FAILED_COLOR,
+                    color=_FAILED_COLOR,
                     zorder=4,
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
                 )
     names = [_shorten(name, 40, middle=True) for name in table["contender"]]
     ax.set_yticks(positions, labels=names)
     for label, color, facts in zip(ax.get_yticklabels(), colors, status):
-        label.set_color(color if facts["scored"] else FAILED_COLOR)
+        label.set_color(color if facts["scored"] else _FAILED_COLOR)
     ax.set_ylim(max(n, 1) - 0.5, -0.5)  # first row (the best) on top
     if not n:
         ax.text(0.5, 0.5, "no contenders", transform=ax.transAxes, ha="center")
@@ -352,7 +352,7 @@ def _balanced_accuracy_legend(ax, table, means, status):
 
     families = list(table["family"])
     handles = [
-        Patch(color=_FAMILY_COLORS.get(family, BASELINE_COLOR), label=label)
+        Patch(color=_FAMILY_COLORS.get(family, _BASELINE_COLOR), label=label)
         for family, label in _FAMILY_LABELS.items()
         if family in families
     ]
@@ -363,12 +363,12 @@ def _balanced_accuracy_legend(ax, table, means, status):
     ]
     if scored_baselines:
         best, name = max(scored_baselines)
-        ax.axvline(best, color=REFERENCE_COLOR, linestyle="--", linewidth=1, zorder=4)
+        ax.axvline(best, color=_REFERENCE_COLOR, linestyle="--", linewidth=1, zorder=4)
         handles.append(
             Line2D(
                 [],
                 [],
-                color=REFERENCE_COLOR,
+                color=_REFERENCE_COLOR,
                 linestyle="--",
                 linewidth=1,
                 label=f"best baseline ({_shorten(name, 30)})",
@@ -378,7 +378,7 @@ def _balanced_accuracy_legend(ax, table, means, status):
         handles.append(
             Patch(
                 facecolor="none",
-                edgecolor=FAILED_COLOR,
+                edgecolor=_FAILED_COLOR,
                 hatch="///",
                 linewidth=0,
                 label="failed (no score)",
@@ -710,9 +710,9 @@ def plot_per_class_recall_panels(
         facts = rows.get(name, {})
         family = families[name]
         color = (
-            OURS_COLOR
+            _OURS_COLOR
             if family == "sklearn_lt" or not has_family
-            else BASELINE_LINE_COLOR
+            else _BASELINE_LINE_COLOR
         )
         values = (
             recall.loc[name].to_numpy(dtype=float)
@@ -739,7 +739,7 @@ def plot_per_class_recall_panels(
                 ax.plot(
                     x,
                     ref,
-                    color=REFERENCE_COLOR,
+                    color=_REFERENCE_COLOR,
                     linestyle="--",
                     linewidth=1,
                     label="best baseline",
@@ -751,7 +751,7 @@ def plot_per_class_recall_panels(
                     ref,
                     where=ok & (values >= ref),
                     interpolate=True,
-                    color=OURS_COLOR,
+                    color=_OURS_COLOR,
                     alpha=0.18,
                     linewidth=0,
                 )
@@ -761,7 +761,7 @@ def plot_per_class_recall_panels(
                     ref,
                     where=ok & (values < ref),
                     interpolate=True,
-                    color=FAILED_COLOR,
+                    color=_FAILED_COLOR,
                     alpha=0.18,
                     linewidth=0,
                 )
@@ -781,7 +781,7 @@ def plot_per_class_recall_panels(
                     facts["label"],
                     transform=ax.transAxes,
                     fontsize="x-small",
-                    color=FAILED_COLOR,
+                    color=_FAILED_COLOR,
                 )
         ax.set_xticks(x, labels=tick_labels, fontsize="x-small", rotation=90)
         ax.tick_params(axis="x", labelbottom=True)
@@ -861,7 +861,7 @@ def _failed_panel(ax, facts):
             1,
             transform=ax.transAxes,
             facecolor="none",
-            edgecolor=FAILED_COLOR,
+            edgecolor=_FAILED_COLOR,
             hatch="///",
             linewidth=0,
             alpha=0.5,
@@ -879,8 +879,8 @@ def _failed_panel(ax, facts):
         ha="center",
         va="center",
         fontsize="x-small",
-        color=FAILED_COLOR,
-        bbox={"facecolor": "white", "edgecolor": FAILED_COLOR, "pad": 3},
+        color=_FAILED_COLOR,
+        bbox={"facecolor": "white", "edgecolor": _FAILED_COLOR, "pad": 3},
     )
 
 
@@ -893,22 +893,22 @@ def _panels_legend(figure, has_family, families, reference):
     present = set(families.values())
     handles = []
     if "sklearn_lt" in present:
-        handles.append(Line2D([], [], color=OURS_COLOR, marker="o", label="ours"))
+        handles.append(Line2D([], [], color=_OURS_COLOR, marker="o", label="ours"))
     if "baseline" in present:
         handles.append(
-            Line2D([], [], color=BASELINE_LINE_COLOR, marker="o", label="baseline")
+            Line2D([], [], color=_BASELINE_LINE_COLOR, marker="o", label="baseline")
         )
     if reference is not None:
         handles += [
             Line2D(
                 [],
                 [],
-                color=REFERENCE_COLOR,
+                color=_REFERENCE_COLOR,
                 linestyle="--",
                 label=f"best baseline: {_shorten(reference[0], 30)}",
             ),
-            Patch(color=OURS_COLOR, alpha=0.18, label="above the best baseline"),
-            Patch(color=FAILED_COLOR, alpha=0.18, label="below it"),
+            Patch(color=_OURS_COLOR, alpha=0.18, label="above the best baseline"),
+            Patch(color=_FAILED_COLOR, alpha=0.18, label="below it"),
         ]
     try:  # matplotlib >= 3.7 places it outside the panels
         figure.legend(

@@ -11,7 +11,7 @@ leakage from the test fold):
   :class:`~sklearn.impute.MissingIndicator` beside them, categorical columns
   through :class:`~sklearn.preprocessing.OneHotEncoder` (missing values are
   a category of their own; categories not seen in training are ignored,
-  rare ones pooled beyond ``MAX_ONE_HOT`` columns). A contender that starts
+  rare ones pooled beyond ``_MAX_ONE_HOT`` columns). A contender that starts
   with a :class:`~sklearn.preprocessing.StandardScaler` (also inside a
   meta-estimator such as
   :class:`~sklearn_lt.LogitAdjustedClassifier`) has that scaler moved into
@@ -46,9 +46,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 __all__ = [
-    "MAX_ONE_HOT",
     "CategoricalColumns",
-    "check_finite_features",
     "column_kinds",
     "make_preprocessor",
     "with_preprocessing",
@@ -57,12 +55,12 @@ __all__ = [
 #: Most one-hot columns per categorical column; rarer categories are pooled
 #: into one "infrequent" column, which keeps memory bounded on columns with
 #: many distinct values (identifiers, free text).
-MAX_ONE_HOT = 32
+_MAX_ONE_HOT = 32
 
 #: Most categories per column handed to native categorical support
 #: (HistGradientBoosting's limit is its ``max_bins``, 255); rarer ones are
 #: treated as missing.
-MAX_NATIVE_CATEGORIES = 255
+_MAX_NATIVE_CATEGORIES = 255
 
 
 def column_kinds(X, categorical=None):
@@ -146,7 +144,7 @@ class CategoricalColumns(TransformerMixin, BaseEstimator):
     (['Rome', nan], ['Oslo', 'Rome'])
     """
 
-    def __init__(self, columns, max_categories=MAX_NATIVE_CATEGORIES):
+    def __init__(self, columns, max_categories=_MAX_NATIVE_CATEGORIES):
         self.columns = columns
         self.max_categories = max_categories
 
@@ -302,7 +300,7 @@ def make_preprocessor(numeric, categorical, *, native=False, scaler=None):
                 "categorical",
                 OneHotEncoder(
                     handle_unknown="infrequent_if_exist",
-                    max_categories=MAX_ONE_HOT,
+                    max_categories=_MAX_ONE_HOT,
                     sparse_output=False,
                 ),
                 list(categorical),
@@ -383,7 +381,7 @@ def with_preprocessing(estimator, numeric, categorical):
     return Pipeline([("preprocess", step), ("model", clone(model))])
 
 
-def check_finite_features(X, numeric=None):
+def _check_finite_features(X, numeric=None):
     """Refuse numeric features that no preprocessing makes finite.
 
     Missing values (NaN) are fine: they are imputed, or handled natively.
@@ -409,9 +407,9 @@ def check_finite_features(X, numeric=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_lt.compare.preprocessing import check_finite_features
-    >>> check_finite_features(np.array([[1.0, np.nan], [2.0, 3.0]]))
-    >>> check_finite_features(np.array([[1e300, 1.0], [-1e300, 2.0]]))
+    >>> from sklearn_lt.compare.preprocessing import _check_finite_features
+    >>> _check_finite_features(np.array([[1.0, np.nan], [2.0, 3.0]]))
+    >>> _check_finite_features(np.array([[1e300, 1.0], [-1e300, 2.0]]))
     Traceback (most recent call last):
         ...
     ValueError: feature column(s) 0 have values too large to standardise (up to 1e+300 in absolute value; the variance overflows float64); rescale them

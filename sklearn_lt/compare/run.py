@@ -23,27 +23,30 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _num_samples, column_or_1d
 
-from .contenders import contender_family, describe_estimator, resolve_contenders
-from .preprocessing import check_finite_features, column_kinds, with_preprocessing
+from ._stats import paired_comparison
+from .contenders import _contender_family, _describe_estimator, resolve_contenders
+from .preprocessing import _check_finite_features, column_kinds, with_preprocessing
 from .scoring import (
+    _METRICS,
     _RECALL_PREFIX,
-    METRICS,
-    SHOT_METRICS,
+    _SHOT_METRICS,
     _extra_scorers,
     _LongTailScorer,
     _shot_recalls,
     shot_thresholds,
 )
-from .stats import paired_comparison
 
-__all__ = ["ContenderFailedWarning", "build_table", "compare", "error_line"]
+__all__ = [
+    "ContenderFailedWarning",
+    "compare",
+]
 
 
 class ContenderFailedWarning(UserWarning):
     """A contender failed on some or all splits (its scores are NaN)."""
 
 
-def error_line(exc):
+def _error_line(exc):
     """``"ExcType: first line of the message"`` of an exception.
 
     Parameters
@@ -56,8 +59,8 @@ def error_line(exc):
 
     Examples
     --------
-    >>> from sklearn_lt.compare import error_line
-    >>> error_line(ValueError("bad input\\nmore detail"))
+    >>> from sklearn_lt.compare.run import _error_line
+    >>> _error_line(ValueError("bad input\\nmore detail"))
     'ValueError: bad input'
     """
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
@@ -118,7 +121,7 @@ def compare(
         :func:`~sklearn_lt.compare.digits_lt_split`, is used as given.
 
     scoring : str, callable, list or dict, default=None
-        Extra scorers, reported next to the built-in metrics (``METRICS``):
+        Extra scorers, reported next to the built-in metrics (``_METRICS``):
         a scorer name, a list of names, a callable ``scorer(estimator, X,
         y)`` (reported as ``score``), or a dict ``{name: scorer}``.
 
@@ -192,9 +195,9 @@ def compare(
         (a one-line description), ``n_splits``, ``n_failed`` (splits whose
         fit or prediction failed), ``error`` (the first failure as
         ``"ExcType: message"``, ``""`` if none), ``<metric>_mean`` /
-        ``<metric>_std`` over the splits for every metric of ``METRICS``
+        ``<metric>_std`` over the splits for every metric of ``_METRICS``
         and every extra scorer, and, from
-        :func:`~sklearn_lt.compare.stats.paired_comparison`,
+        :func:`~sklearn_lt.compare._stats.paired_comparison`,
         ``diff_vs_best_baseline`` and ``p_value`` (NaN for baselines).
         Scores lie in [0, 1] (NaN for an empty shot group or a failed
         split); the standard deviation is the population one (``ddof=0``),
@@ -271,7 +274,7 @@ def compare(
     if isinstance(X, pd.DataFrame):
         numeric, categorical = column_kinds(X, categorical)
         if front:
-            check_finite_features(X, numeric)
+            _check_finite_features(X, numeric)
         fitted = {
             name: (
                 with_preprocessing(estimator, numeric, categorical)
@@ -283,7 +286,7 @@ def compare(
     else:
         if categorical:
             raise ValueError("categorical columns need X as a pandas DataFrame.")
-        check_finite_features(X)
+        _check_finite_features(X)
         fitted = dict(contenders)
     if isinstance(cv, Integral):
         cv = StratifiedKFold(cv, shuffle=True, random_state=random_state)
@@ -310,7 +313,7 @@ def compare(
             callback(dict(row), recalls.copy(), scores.copy())
 
     _run_fits(fitted, X, y, splits, scorer, n_jobs, error_score, progress, finished)
-    table = build_table(rows, pd.concat(per_split, ignore_index=True))
+    table = _build_table(rows, pd.concat(per_split, ignore_index=True))
     table.attrs["shot_thresholds"] = (many_shot, few_shot)
     outputs = [table]
     if return_per_class:
@@ -394,7 +397,7 @@ def _thread_budget():
     return thread_budget()
 
 
-def build_table(rows, per_split):
+def _build_table(rows, per_split):
     """The result table: rows, the paired-test columns, sorted.
 
     Parameters
@@ -434,7 +437,7 @@ def _fit_and_score(estimator, X, y, train, test, scorer, error_score):
         return {
             "scores": None,
             "fit_seconds": time.perf_counter() - start,
-            "error": error_line(exc),
+            "error": _error_line(exc),
         }
     return {"scores": scores, "fit_seconds": fit_seconds, "error": ""}
 
@@ -492,7 +495,7 @@ def _summarise(name, estimator, outcomes, splits, y, labels, extra, many, few):
     """One table row, the per-class recall and per-split frames of a contender."""
     n_splits, n_labels = len(splits), len(labels)
     keys = ("balanced_accuracy", "f1_macro", "geometric_mean", "worst_class_recall")
-    fold_scores = {metric: np.full(n_splits, np.nan) for metric in (*METRICS, *extra)}
+    fold_scores = {metric: np.full(n_splits, np.nan) for metric in (*_METRICS, *extra)}
     recall = np.full((n_splits, n_labels), np.nan)
     errors = []
     for k, outcome in enumerate(outcomes):
@@ -510,7 +513,7 @@ def _summarise(name, estimator, outcomes, splits, y, labels, extra, many, few):
     for k in range(n_splits):
         if outcomes[k]["scores"] is not None:
             shots = _shot_recalls(recall[k], train_counts[k], many, few)
-            for key in SHOT_METRICS:
+            for key in _SHOT_METRICS:
                 fold_scores[key][k] = shots[key]
 
     # A failed split makes every score's mean NaN, as in GridSearchCV;
@@ -519,15 +522,15 @@ def _summarise(name, estimator, outcomes, splits, y, labels, extra, many, few):
     failed = np.array([bool(error) for error in errors])
     row = {
         "contender": name,
-        "family": contender_family(estimator),
-        "estimator": describe_estimator(estimator),
+        "family": _contender_family(estimator),
+        "estimator": _describe_estimator(estimator),
         "n_splits": n_splits,
         "n_failed": int(failed.sum()),
         "error": next((error for error in errors if error), ""),
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
-        for metric in (*METRICS, *extra):
+        for metric in (*_METRICS, *extra):
             values = fold_scores[metric]
             if failed.any() and not metric.endswith("_seconds"):
                 values = np.full_like(values, np.nan)
@@ -543,7 +546,7 @@ def _summarise(name, estimator, outcomes, splits, y, labels, extra, many, few):
         }
     )
     per_split = pd.DataFrame({"contender": name, "split": np.arange(n_splits)})
-    for metric in (*METRICS, *extra):
+    for metric in (*_METRICS, *extra):
         per_split[metric] = fold_scores[metric]
     per_split["error"] = errors
     return row, per_class, per_split

@@ -1,6 +1,6 @@
 """Scoring one split: every metric of the result table from one prediction.
 
-The metrics (:data:`METRICS`) are those the long-tail literature reports:
+The metrics (:data:`_METRICS`) are those the long-tail literature reports:
 balanced accuracy, macro-F1, geometric mean, many/medium/few-shot recall,
 worst-class recall, and the seconds ``fit`` and ``predict`` took. They are
 computed with scikit-learn's and imbalanced-learn's own functions.
@@ -16,11 +16,13 @@ from sklearn.utils.validation import column_or_1d
 
 from ..metrics import per_class_recall, worst_class_recall
 
-__all__ = ["METRICS", "SHOT_METRICS", "shot_thresholds"]
+__all__ = [
+    "shot_thresholds",
+]
 
 #: The metrics of the result table, in column order (each gets ``_mean`` and
 #: ``_std`` columns).
-METRICS = (
+_METRICS = (
     "balanced_accuracy",
     "f1_macro",
     "geometric_mean",
@@ -33,7 +35,7 @@ METRICS = (
 )
 
 #: The shot-group metrics (NaN for a group without a class).
-SHOT_METRICS = ("many_shot_recall", "medium_shot_recall", "few_shot_recall")
+_SHOT_METRICS = ("many_shot_recall", "medium_shot_recall", "few_shot_recall")
 
 _RECALL_PREFIX = "recall_class_"
 
@@ -93,7 +95,7 @@ def _extra_scorers(scoring):
     else:
         items = [(name, name) for name in scoring]
     scorers = {}
-    reserved = set(METRICS) | {"fit_time", "score_time"}
+    reserved = set(_METRICS) | {"fit_time", "score_time"}
     for name, scorer in items:
         if name in reserved or str(name).startswith(_RECALL_PREFIX):
             raise ValueError(

@@ -17,7 +17,10 @@ from sklearn.utils.validation import column_or_1d
 
 from ..datasets import PROFILES, load_digits_lt, make_long_tailed
 
-__all__ = ["LongTailedCV", "digits_lt_split", "head_first_order"]
+__all__ = [
+    "LongTailedCV",
+    "digits_lt_split",
+]
 
 
 @validate_params(
@@ -114,7 +117,7 @@ class LongTailedCV:
     Wraps a splitter: each of its training folds is subsampled to a
     long-tailed profile by :func:`sklearn_lt.datasets.make_long_tailed`
     and the test folds are left as they are. The classes are ranked by their
-    frequency in the whole of ``y`` (:func:`head_first_order`): the most
+    frequency in the whole of ``y`` (:func:`_head_first_order`): the most
     frequent class becomes the head, the rarest the tail, ties broken by
     label, so a balanced dataset ranks in sorted label order. On a balanced
     dataset this is the protocol of the long-tail literature: train on
@@ -207,7 +210,7 @@ class LongTailedCV:
         )
         # rank codes: 0 for the head class; make_long_tailed ranks labels in
         # sorted order, so it gets the codes instead of the labels
-        order = head_first_order(y)
+        order = _head_first_order(y)
         codes = np.empty(len(y), dtype=np.intp)
         for rank, label in enumerate(order):
             codes[y == label] = rank
@@ -230,7 +233,7 @@ class LongTailedCV:
         )
 
 
-def head_first_order(y):
+def _head_first_order(y):
     """The labels of ``y`` from the most to the least frequent, ties by label.
 
     Parameters
@@ -245,8 +248,8 @@ def head_first_order(y):
 
     Examples
     --------
-    >>> from sklearn_lt.compare.splits import head_first_order
-    >>> head_first_order(["b", "a", "c", "c", "a", "c"]).tolist()
+    >>> from sklearn_lt.compare.splits import _head_first_order
+    >>> _head_first_order(["b", "a", "c", "c", "a", "c"]).tolist()
     ['c', 'a', 'b']
     """
     labels, counts = np.unique(column_or_1d(y), return_counts=True)

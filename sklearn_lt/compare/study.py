@@ -8,7 +8,7 @@ returns a :class:`ComparisonResults` with the table, the per-class and
 per-split frames, a report and plots. Given a directory ``out``, it also
 writes there what the command line writes, each contender the moment it
 finishes, and can ``resume`` an interrupted run or ``overwrite`` an old one
-(:class:`~sklearn_lt.compare.results.ResultsDirectory`: the manifest, the
+(:class:`~sklearn_lt.compare._results.ResultsDirectory`: the manifest, the
 checksums, the files it owns).
 """
 
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .contenders import describe_estimator, resolve_contenders
-from .results import ResultsDirectory, fingerprint
-from .run import _builtin_names, build_table, compare
+from ._results import ResultsDirectory, fingerprint
+from .contenders import _describe_estimator, resolve_contenders
+from .run import _build_table, _builtin_names, compare
 from .scoring import shot_thresholds
 
 __all__ = ["Comparison", "ComparisonResults"]
@@ -325,7 +325,7 @@ class Comparison:
         ValueError
             For bad data or settings, or a results directory that cannot
             be used as asked
-            (:class:`~sklearn_lt.compare.results.ResultsDirectoryError`, a
+            (:class:`~sklearn_lt.compare.ResultsDirectoryError`, a
             ``ValueError``); messages are one line.
         KeyboardInterrupt
             After writing the finished contenders (resumable), if
@@ -373,7 +373,7 @@ class Comparison:
             "target": self.target if isinstance(self.target, str) else None,
             "scoring": _scoring_names(self.scoring),
         }
-        descriptions = {name: describe_estimator(e) for name, e in contenders.items()}
+        descriptions = {name: _describe_estimator(e) for name, e in contenders.items()}
         state = _State(directory)
         if directory is not None:
             old_rows, old_per_class, old_per_split = directory.prepare(
@@ -502,7 +502,7 @@ class _State:
 
     def finish(self, *, contenders, description, y, splits, thresholds,
                meta_settings, command, started, plots, interrupted):  # fmt: skip
-        from .markdown import (
+        from ._markdown import (
             failure_summary,
             machine_description,
             statistics_summary,
@@ -512,7 +512,7 @@ class _State:
         if self.rows:
             per_class = pd.concat(self.per_class, ignore_index=True)
             per_split = pd.concat(self.per_split, ignore_index=True)
-            table = build_table(self.rows, per_split)
+            table = _build_table(self.rows, per_split)
             statistics = statistics_summary(table, per_split)
             failures = failure_summary(table)
         else:
@@ -522,7 +522,7 @@ class _State:
         meta = {
             "command": command or "",
             "data": description,
-            "class_counts": class_counts_line(y, splits),
+            "class_counts": _class_counts_line(y, splits),
             "machine": machine_description(),
             "settings": meta_settings,
             "failures": failures,
@@ -544,7 +544,7 @@ class _State:
         return results
 
 
-def class_counts_line(y, splits):
+def _class_counts_line(y, splits):
     """``"label: rows (training rows per split)"`` for every class.
 
     Parameters
@@ -562,9 +562,9 @@ def class_counts_line(y, splits):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_lt.compare.study import class_counts_line
+    >>> from sklearn_lt.compare.study import _class_counts_line
     >>> y = np.array(["a", "a", "a", "b"])
-    >>> class_counts_line(y, [(np.array([0, 1, 3]), np.array([2]))])
+    >>> _class_counts_line(y, [(np.array([0, 1, 3]), np.array([2]))])
     'rows in the data (training rows per split): a: 3 (2), b: 1 (1)'
     """
     y = np.asarray(y)
@@ -667,9 +667,9 @@ class ComparisonResults:
         Returns
         -------
         display : pandas.DataFrame
-            See :func:`sklearn_lt.compare.markdown.display_table`.
+            See :func:`sklearn_lt.compare._markdown.display_table`.
         """
-        from .markdown import display_table
+        from ._markdown import display_table
 
         return display_table(self.table)
 
@@ -683,7 +683,7 @@ class ComparisonResults:
         -------
         markdown : str
         """
-        from .markdown import results_markdown
+        from ._markdown import results_markdown
 
         many, few = self.shot_thresholds
         return results_markdown(
@@ -763,9 +763,9 @@ class ComparisonResults:
 
     def _write(self, directory, *, plots):
         """Write every file of a results directory; return their paths."""
+        from ._results import MARKDOWN, ResultsDirectoryError
         from .html import write_html_report
         from .plots import write_plots
-        from .results import MARKDOWN, ResultsDirectoryError
 
         written = directory.write_table(self.table, self.per_class, self.per_split)
         written.append(directory.write_text(MARKDOWN, self.to_markdown()))

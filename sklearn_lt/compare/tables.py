@@ -34,9 +34,6 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "DEFAULT_MAX_BYTES",
-    "ID_MIN_ROWS",
-    "NUMERIC_FRACTION",
     "TableTooLargeError",
     "TableWarning",
     "read_table",
@@ -44,19 +41,19 @@ __all__ = [
 
 #: Largest uncompressed table :func:`read_table` reads unless told otherwise
 #: (2 GiB).
-DEFAULT_MAX_BYTES = 2 * 1024**3
+_DEFAULT_MAX_BYTES = 2 * 1024**3
 
 #: Share of a text column's non-missing cells that must be numbers for the
 #: column to be read as numeric (the rest become missing, with a warning).
-NUMERIC_FRACTION = 0.95
+_NUMERIC_FRACTION = 0.95
 
 #: Rows from which a column with a different value on every row (or strictly
 #: monotone integers) is reported as a likely row identifier.
-ID_MIN_ROWS = 10
+_ID_MIN_ROWS = 10
 
 # pandas' default missing-value markers (``pandas.read_csv``'s ``na_values``):
 # missing in a feature column, without a warning.
-MISSING_MARKERS = frozenset(
+_MISSING_MARKERS = frozenset(
     [
         "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan",
         "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a",
@@ -108,7 +105,7 @@ def read_table(
     sep=None,
     decimal=None,
     drop_columns=(),
-    max_bytes=DEFAULT_MAX_BYTES,
+    max_bytes=_DEFAULT_MAX_BYTES,
 ):
     """Features and string labels from a CSV or Parquet file, or a DataFrame.
 
@@ -133,7 +130,7 @@ def read_table(
     drop_columns : iterable of str, default=()
         Columns to leave out (not the target).
 
-    max_bytes : int, default=DEFAULT_MAX_BYTES
+    max_bytes : int, default=_DEFAULT_MAX_BYTES
         The largest table read, in bytes, uncompressed.
 
     Returns
@@ -178,7 +175,7 @@ def read_table(
       decimal point). Thousands separators are accepted in their usual places
       (``1,234.5``, ``1.234,5``, ``1 234``, ``1'234``).
     * **A few stray cells.** A text column is numeric when at least
-      :data:`NUMERIC_FRACTION` (95 %) of its non-missing cells are numbers; its
+      :data:`_NUMERIC_FRACTION` (95 %) of its non-missing cells are numbers; its
       other cells (``"?"``, ``"unknown"``, a ``1,5`` in a table written with
       points) become missing values, with a warning that names the column, the
       count and two examples. A column with at least half but fewer than 95 %
@@ -193,7 +190,7 @@ def read_table(
     * **Row identifiers.** A text column with a different value on every row,
       and an integer column that strictly increases or decreases down the table
       (a row number such as R's ``rownames``), get a warning naming them (from
-      :data:`ID_MIN_ROWS` rows on); ``drop_columns`` leaves any column out.
+      :data:`_ID_MIN_ROWS` rows on); ``drop_columns`` leaves any column out.
     * **Dates and durations.** Datetime columns (Parquet, DataFrames, and CSV
       columns of ISO 8601 dates such as ``2024-01-31`` or
       ``2024-01-31T12:00:00Z``) become seconds since 1970-01-01 UTC, a number
@@ -206,7 +203,7 @@ def read_table(
       arrays or dicts is refused with its name (leave it out with
       ``drop_columns``, or flatten it).
     * **Bounded reads.** A file larger than ``max_bytes`` uncompressed (default
-      :data:`DEFAULT_MAX_BYTES`, 2 GiB) is refused: the size of a plain file is
+      :data:`_DEFAULT_MAX_BYTES`, 2 GiB) is refused: the size of a plain file is
       checked before reading, gzip, bzip2, xz and zip files are counted while
       they decompress (a decompression bomb stops at the limit, without filling
       the memory), and a Parquet file by the uncompressed size its metadata
@@ -367,7 +364,7 @@ def _read_file(data, name, target, sep, decimal, max_bytes):
                 pd.Series([row[i] for row in rows if i < len(row)], dtype=object)
                 for i in range(len(header))  # the labels too: the same hand
             )
-        missing = sorted(MISSING_MARKERS)
+        missing = sorted(_MISSING_MARKERS)
         with opener() as handle:
             frame = pd.read_csv(
                 handle,
@@ -645,7 +642,7 @@ def _as_text(column, name, text):
             for value, ok in zip(column.to_numpy(dtype=object), present)
         ]
         strings = pd.Series(strings, index=column.index, dtype=object)
-    return strings.where(~strings.isin(MISSING_MARKERS))
+    return strings.where(~strings.isin(_MISSING_MARKERS))
 
 
 def _short(value, most=40):
@@ -725,13 +722,13 @@ def _parse_text_column(name, strings, decimal, notes):
         return pd.Series(np.nan, index=strings.index, dtype="float64")
     numbers, integral = _parse_numbers(cells, decimal)
     parsed = int(numbers.notna().sum())
-    if parsed >= NUMERIC_FRACTION * len(cells):
+    if parsed >= _NUMERIC_FRACTION * len(cells):
         _stray(name, cells[numbers.isna()], len(cells), "numbers", notes)
         if integral and len(cells) == len(strings):
             return numbers.astype("int64")
         return numbers.reindex(strings.index)
     dates = cells.str.fullmatch(_ISO_DATE)
-    if dates.sum() >= NUMERIC_FRACTION * len(cells):
+    if dates.sum() >= _NUMERIC_FRACTION * len(cells):
         times = pd.to_datetime(
             cells.where(dates), format="ISO8601", utc=True, errors="coerce"
         )
@@ -741,7 +738,7 @@ def _parse_text_column(name, strings, decimal, notes):
         )
         return _seconds_since_epoch(times).reindex(strings.index)
     durations = cells.str.fullmatch(_DURATION)
-    if durations.sum() >= NUMERIC_FRACTION * len(cells):
+    if durations.sum() >= _NUMERIC_FRACTION * len(cells):
         spans = pd.to_timedelta(cells.where(durations), errors="coerce")
         _stray(name, cells[spans.isna()], len(cells), "durations", notes)
         notes.append(
@@ -753,7 +750,7 @@ def _parse_text_column(name, strings, decimal, notes):
         notes.append(
             f"column {name!r} is read as text (categories): {parsed} of its "
             f"{len(cells)} non-missing cells are numbers, fewer than the "
-            f"{NUMERIC_FRACTION:.0%} needed to read it as numbers (others: "
+            f"{_NUMERIC_FRACTION:.0%} needed to read it as numbers (others: "
             f"{_examples(cells[numbers.isna()])})"
         )
     return strings
@@ -780,7 +777,7 @@ def _seconds_since_epoch(column):
 
 def _identifiers(X, notes):
     """A note naming the columns that look like row identifiers."""
-    if len(X) < ID_MIN_ROWS:
+    if len(X) < _ID_MIN_ROWS:
         return
     found = {}
     for name in X.columns:

@@ -54,7 +54,7 @@ def paired_test(ours, baseline):
 
     Examples
     --------
-    >>> from sklearn_lt.compare.stats import paired_test
+    >>> from sklearn_lt.compare._stats import paired_test
     >>> difference, p, test, n = paired_test([0.9, 0.8, 0.85], [0.8, 0.75, 0.8])
     >>> round(difference, 3), test, n
     (0.067, 'ttest_rel', 3)
@@ -116,7 +116,7 @@ def paired_comparison(table, per_split, metric="balanced_accuracy"):
     Examples
     --------
     >>> import pandas as pd
-    >>> from sklearn_lt.compare.stats import paired_comparison
+    >>> from sklearn_lt.compare._stats import paired_comparison
     >>> table = pd.DataFrame({
     ...     "contender": ["ours", "base"], "family": ["sklearn_lt", "baseline"],
     ...     "n_failed": [0, 0], "balanced_accuracy_mean": [0.85, 0.8]})

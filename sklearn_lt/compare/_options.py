@@ -5,7 +5,7 @@
 value types turn the text of one option into its value or refuse it with the
 message argparse prints (``--max-bytes 2G``, ``--shot-thresholds 100,20``,
 ``--sep \\t``, ...). What the options do when the command runs is
-:mod:`sklearn_lt.compare.command`'s business.
+:mod:`sklearn_lt.compare._command`'s business.
 
 This module imports nothing but :mod:`argparse` and :mod:`re`, so that
 ``sklearn-lt --help`` stays instant.
@@ -13,7 +13,7 @@ This module imports nothing but :mod:`argparse` and :mod:`re`, so that
 Examples
 --------
 >>> import argparse
->>> from sklearn_lt.compare.options import add_compare_command
+>>> from sklearn_lt.compare._options import add_compare_command
 >>> parser = argparse.ArgumentParser(prog="sklearn-lt")
 >>> compare = add_compare_command(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["compare", "--max-bytes", "2G", "--cv", "3"])

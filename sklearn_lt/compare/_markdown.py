@@ -14,8 +14,8 @@ import platform
 import numpy as np
 import pandas as pd
 
-from .html import META_FIELDS
-from .scoring import SHOT_METRICS
+from .html import _META_FIELDS
+from .scoring import _SHOT_METRICS
 
 __all__ = [
     "display_table",
@@ -71,7 +71,7 @@ def display_table(table):
     Examples
     --------
     >>> import pandas as pd
-    >>> from sklearn_lt.compare.markdown import display_table
+    >>> from sklearn_lt.compare._markdown import display_table
     >>> table = pd.DataFrame({
     ...     "contender": ["a"], "family": ["baseline"], "n_failed": [0],
     ...     "balanced_accuracy_mean": [0.9], "balanced_accuracy_std": [0.01],
@@ -94,7 +94,7 @@ def display_table(table):
         for i, mean in enumerate(means):
             if np.isnan(mean) and failed[i]:
                 cells.append("failed")
-            elif np.isnan(mean) and metric in SHOT_METRICS:
+            elif np.isnan(mean) and metric in _SHOT_METRICS:
                 cells.append("no class")
             elif metric == "balanced_accuracy":
                 std = table[f"{metric}_std"].iloc[i]
@@ -133,7 +133,7 @@ def markdown_table(frame):
     Examples
     --------
     >>> import pandas as pd
-    >>> from sklearn_lt.compare.markdown import markdown_table
+    >>> from sklearn_lt.compare._markdown import markdown_table
     >>> print(markdown_table(pd.DataFrame({"name": ["a"], "score": ["0.5"]})))
     | name | score |
     | :--- | ----: |
@@ -168,7 +168,7 @@ def failure_summary(table):
     Examples
     --------
     >>> import pandas as pd
-    >>> from sklearn_lt.compare.markdown import failure_summary
+    >>> from sklearn_lt.compare._markdown import failure_summary
     >>> table = pd.DataFrame({"contender": ["a", "b"], "n_splits": [5, 5],
     ...                       "n_failed": [0, 5], "error": ["", "ValueError: no"]})
     >>> failure_summary(table)
@@ -209,7 +209,7 @@ def statistics_summary(table, per_split):
     Examples
     --------
     >>> import pandas as pd
-    >>> from sklearn_lt.compare.markdown import statistics_summary
+    >>> from sklearn_lt.compare._markdown import statistics_summary
     >>> table = pd.DataFrame({
     ...     "contender": ["ours", "base"], "family": ["sklearn_lt", "baseline"],
     ...     "n_failed": [0, 0], "balanced_accuracy_mean": [0.85, 0.8]})
@@ -219,7 +219,7 @@ def statistics_summary(table, per_split):
     >>> print(statistics_summary(table, per_split))  # doctest: +ELLIPSIS
     Best sklearn_lt contender: ours, 0.850 balanced accuracy; best baseline: base, 0.800. Difference over 3 paired splits: +0.067 (p = 0.057, paired t-test (scipy.stats.ttest_rel), used because ...
     """  # noqa: E501
-    from .stats import MIN_WILCOXON_SPLITS, paired_comparison
+    from ._stats import MIN_WILCOXON_SPLITS, paired_comparison
 
     ran = table[(table["n_failed"] == 0) & table["balanced_accuracy_mean"].notna()]
     ours = ran[ran["family"] == "sklearn_lt"]
@@ -303,7 +303,7 @@ def results_markdown(table, *, meta, many_shot=None, few_shot=None):
     many_shot = default[0] if many_shot is None else many_shot
     few_shot = default[1] if few_shot is None else few_shot
     lines = ["# sklearn-lt compare", ""]
-    for key, label in META_FIELDS:
+    for key, label in _META_FIELDS:
         value = meta.get(key, "")
         if value:
             if key == "command":

@@ -1,6 +1,6 @@
 """Running ``sklearn-lt compare``: from the parsed options to the exit status.
 
-:func:`run_command` turns the options of :mod:`sklearn_lt.compare.options`
+:func:`run_command` turns the options of :mod:`sklearn_lt.compare._options`
 into the data and splits (:func:`load_data`: the bundled digits or a table of
 the user's, read by :func:`~sklearn_lt.compare.tables.read_table`), checks
 the results directory and the contender names before the first fit, runs
@@ -13,7 +13,7 @@ exit status 2; status 1 means every contender failed, 130 an interrupt.
 Examples
 --------
 >>> from sklearn_lt.cli import build_parser
->>> from sklearn_lt.compare.command import run_command
+>>> from sklearn_lt.compare._command import run_command
 >>> args = build_parser().parse_args(["compare", "--list-contenders"])
 >>> run_command(args, "sklearn-lt compare --list-contenders")  # doctest: +ELLIPSIS
 logreg  ...LogisticRegression(max_iter=1000)
@@ -25,7 +25,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .options import DEFAULT_CV, DEFAULT_IMBALANCE_RATIO
+from ._options import DEFAULT_CV, DEFAULT_IMBALANCE_RATIO
 
 __all__ = ["CommandLineError", "load_data", "run_command"]
 
@@ -52,7 +52,7 @@ def _read_table(args):
     """
     import numpy as np
 
-    from .tables import DEFAULT_MAX_BYTES, read_table
+    from .tables import _DEFAULT_MAX_BYTES, read_table
 
     if args.target is None:
         raise CommandLineError("--data needs --target, the name of the label column")
@@ -65,7 +65,7 @@ def _read_table(args):
                 sep=args.sep,
                 decimal=args.decimal,
                 drop_columns=args.drop_columns or (),
-                max_bytes=args.max_bytes or DEFAULT_MAX_BYTES,
+                max_bytes=args.max_bytes or _DEFAULT_MAX_BYTES,
             )
         except ValueError as exc:
             raise CommandLineError(_one_line(exc)) from exc
@@ -93,7 +93,7 @@ def load_data(args):
     ----------
     args : argparse.Namespace
         The options of ``sklearn-lt compare``
-        (:func:`~sklearn_lt.compare.options.add_compare_command`).
+        (:func:`~sklearn_lt.compare._options.add_compare_command`).
 
     Returns
     -------
@@ -155,11 +155,11 @@ def load_data(args):
         )
     from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
-    from .preprocessing import check_finite_features, column_kinds
+    from .preprocessing import _check_finite_features, column_kinds
 
     try:
         numeric, categorical = column_kinds(X, args.categorical)
-        check_finite_features(X, numeric)
+        _check_finite_features(X, numeric)
     except ValueError as exc:
         raise CommandLineError(str(exc)) from exc
     description = (
@@ -192,12 +192,12 @@ def load_data(args):
 
 
 def _list_contenders(seed):
-    from . import default_contenders, describe_estimator
+    from .contenders import _describe_estimator, default_contenders
 
     contenders = default_contenders(random_state=seed)
     width = max(map(len, contenders))
     for name, estimator in contenders.items():
-        print(f"{name:<{width}}  {describe_estimator(estimator)}")
+        print(f"{name:<{width}}  {_describe_estimator(estimator)}")
     return 0
 
 
@@ -249,7 +249,7 @@ def run_command(args, command):
     ----------
     args : argparse.Namespace
         The options of ``sklearn-lt compare``
-        (:func:`~sklearn_lt.compare.options.add_compare_command`).
+        (:func:`~sklearn_lt.compare._options.add_compare_command`).
     command : str
         The command line as typed, recorded in ``results.md`` and the report.
 
@@ -266,7 +266,7 @@ def run_command(args, command):
     """
     if args.list_contenders:
         return _list_contenders(args.seed)
-    from .results import ResultsDirectory, ResultsDirectoryError
+    from ._results import ResultsDirectory, ResultsDirectoryError
 
     try:
         ResultsDirectory(args.out, style="cli").check()

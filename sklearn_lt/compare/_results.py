@@ -115,7 +115,7 @@ def fingerprint(X, y, splits, settings):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_lt.compare.results import fingerprint
+    >>> from sklearn_lt.compare._results import fingerprint
     >>> X, y = np.zeros((4, 2)), np.array([0, 1, 0, 1])
     >>> splits = [(np.array([0, 1]), np.array([2, 3]))]
     >>> a = fingerprint(X, y, splits, {"seed": 0})
@@ -166,7 +166,7 @@ def checked_csv(frame):
     Examples
     --------
     >>> import pandas as pd
-    >>> from sklearn_lt.compare.results import checked_csv, read_checked_csv
+    >>> from sklearn_lt.compare._results import checked_csv, read_checked_csv
     >>> text = checked_csv(pd.DataFrame({"contender": ["a", "b"],
     ...                                  "score": [0.5, 0.75]}))
     >>> text.splitlines()[0]
@@ -266,14 +266,14 @@ class ResultsDirectory:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from sklearn_lt.compare.results import ResultsDirectory
+    >>> from sklearn_lt.compare._results import ResultsDirectory
     >>> root = pathlib.Path(tempfile.mkdtemp())
     >>> (root / "file").write_text("x")
     1
     >>> ResultsDirectory(root / "file" / "sub").check()
     Traceback (most recent call last):
         ...
-    sklearn_lt.compare.results.ResultsDirectoryError: cannot write to out ... is a file, not a directory
+    sklearn_lt.compare._results.ResultsDirectoryError: cannot write to out ... is a file, not a directory
     """  # noqa: E501
 
     def __init__(self, path, *, style="api"):
