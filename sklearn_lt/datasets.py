@@ -35,7 +35,7 @@ __all__ = [
     "make_long_tailed_classification",
 ]
 
-PROFILES = ("exponential", "step")
+_PROFILES = ("exponential", "step")
 
 # Relative slack for the floor: in floating point ``49 * 49 ** -1.0`` is
 # 0.9999999999999999, which a plain floor would turn into 0 instead of 1.
@@ -64,7 +64,7 @@ def _check_n_classes(n_classes):
         "n_max": [Interval(Integral, 1, None, closed="left")],
         "n_classes": [Interval(Integral, 1, None, closed="left")],
         "imbalance_ratio": [Interval(Real, 1, None, closed="left")],
-        "profile": [StrOptions(set(PROFILES))],
+        "profile": [StrOptions(set(_PROFILES))],
     },
     prefer_skip_nested_validation=True,
 )
@@ -120,7 +120,7 @@ def long_tail_counts(n_max, n_classes, imbalance_ratio, profile):
         "X": ["array-like", "sparse matrix"],
         "y": ["array-like"],
         "imbalance_ratio": [Interval(Real, 1, None, closed="left")],
-        "profile": [StrOptions(set(PROFILES))],
+        "profile": [StrOptions(set(_PROFILES))],
         "return_indices": ["boolean"],
         "random_state": ["random_state"],
     },
@@ -226,7 +226,7 @@ def make_long_tailed(
 @validate_params(
     {
         "imbalance_ratio": [Interval(Real, 1, None, closed="left")],
-        "profile": [StrOptions(set(PROFILES))],
+        "profile": [StrOptions(set(_PROFILES))],
         "test_size": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
     },
@@ -333,7 +333,7 @@ def load_digits_lt(
         "n_features": [Interval(Integral, 1, None, closed="left")],
         "n_classes": [Interval(Integral, 1, None, closed="left")],
         "imbalance_ratio": [Interval(Real, 1, None, closed="left")],
-        "profile": [StrOptions(set(PROFILES))],
+        "profile": [StrOptions(set(_PROFILES))],
         "n_informative": [Interval(Integral, 1, None, closed="left"), None],
         "random_state": ["random_state"],
     },

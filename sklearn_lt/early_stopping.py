@@ -26,11 +26,10 @@ __all__ = [
     "DelayedEarlyStopping",
     "StratifiedValidSplit",
     "early_stopping_callbacks",
-    "validation_counts",
 ]
 
 
-def validation_counts(class_counts, fraction, min_per_class=3):
+def _validation_counts(class_counts, fraction, min_per_class=3):
     """Validation rows taken from each class.
 
     ``ceil(fraction * n_k)`` rows of class ``k``, raised to
@@ -54,8 +53,8 @@ def validation_counts(class_counts, fraction, min_per_class=3):
 
     Examples
     --------
-    >>> from sklearn_lt.early_stopping import validation_counts
-    >>> validation_counts([357, 12, 2, 1], 0.1).tolist()
+    >>> from sklearn_lt.early_stopping import _validation_counts
+    >>> _validation_counts([357, 12, 2, 1], 0.1).tolist()
     [36, 3, 1, 0]
     """
     counts = np.asarray(class_counts, dtype=np.int64)
@@ -66,13 +65,13 @@ def validation_counts(class_counts, fraction, min_per_class=3):
 class StratifiedValidSplit:
     """skorch ``train_split``: a validation set with every class in it.
 
-    Draws, for every class, :func:`validation_counts` rows at random (seeded)
+    Draws, for every class, :func:`_validation_counts` rows at random (seeded)
     into the validation set; the rest train.
 
     Parameters
     ----------
     fraction : float
-        Fraction of each class held out (see :func:`validation_counts`).
+        Fraction of each class held out (see :func:`_validation_counts`).
     min_per_class : int, default=3
         Rows held out of every class that can spare them.
     random_state : int or None, default=None
@@ -89,7 +88,7 @@ class StratifiedValidSplit:
         y = np.asarray(to_numpy(y)).ravel()
         rng = check_random_state(self.random_state)
         classes, y_index = np.unique(y, return_inverse=True)
-        n_valid = validation_counts(
+        n_valid = _validation_counts(
             np.bincount(y_index, minlength=classes.size),
             self.fraction,
             self.min_per_class,

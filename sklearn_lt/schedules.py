@@ -68,7 +68,7 @@ class LearningRateSchedule:
 
     def milestone_epochs(self):
         """Epochs (from 0) at which the ``"step"`` schedule decays."""
-        return [milestone_epoch(f, self.max_epochs) for f in self.milestones]
+        return [_milestone_epoch(f, self.max_epochs) for f in self.milestones]
 
     def __call__(self, epoch):
         warmup = self.warmup_epochs
@@ -90,7 +90,7 @@ class LearningRateSchedule:
         )
 
 
-def milestone_epoch(fraction, max_epochs):
+def _milestone_epoch(fraction, max_epochs):
     """First epoch (from 0) at or after ``fraction`` of ``max_epochs``.
 
     ``round(fraction * max_epochs)``, kept below ``max_epochs`` so that a
@@ -111,7 +111,7 @@ def drw_start_epoch(reweight_start, max_epochs, schedule=None):
     """
     if schedule is not None and schedule.kind == "step" and schedule.milestones:
         return min(schedule.milestone_epochs())
-    return milestone_epoch(reweight_start, max_epochs)
+    return _milestone_epoch(reweight_start, max_epochs)
 
 
 def lr_scheduler_callback(schedule):

@@ -7,7 +7,7 @@ from skorch.callbacks import Callback
 from sklearn_lt import MLPMarginClassifier
 from sklearn_lt.early_stopping import (
     StratifiedValidSplit,
-    validation_counts,
+    _validation_counts,
 )
 
 
@@ -29,7 +29,7 @@ def _toy(n_per_class=(150, 12), seed=0, shift=1.0):
     ],
 )
 def test_validation_counts_by_hand(counts, fraction, expected):
-    assert validation_counts(counts, fraction).tolist() == expected
+    assert _validation_counts(counts, fraction).tolist() == expected
 
 
 def test_split_holds_out_every_class_and_is_disjoint_and_seeded():

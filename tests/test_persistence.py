@@ -30,7 +30,8 @@ from sklearn_lt import (
     LogitAdjustedClassifierCV,
     MLPMarginClassifier,
 )
-from sklearn_lt.persistence import FORMAT_VERSION, ModelFileError, load, save
+from sklearn_lt.persistence import ModelFileError, load, save
+from sklearn_lt.persistence._format import FORMAT_VERSION
 
 ESTIMATORS = {
     "linear": LinearMarginClassifier(random_state=0),

@@ -38,7 +38,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_lt import LinearMarginClassifier, MLPMarginClassifier
-from sklearn_lt.persistence import FORMAT_VERSION, save
+from sklearn_lt.persistence import save
+from sklearn_lt.persistence._format import FORMAT_VERSION
 
 pytestmark = [
     pytest.mark.slow,

@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import column_or_1d
 
-from ..datasets import PROFILES, load_digits_lt, make_long_tailed
+from ..datasets import _PROFILES, load_digits_lt, make_long_tailed
 
 __all__ = [
     "LongTailedCV",
@@ -27,7 +27,7 @@ __all__ = [
     {
         "imbalance_ratio": [Interval(Real, 1, None, closed="left")],
         "n_splits": [Interval(Integral, 1, None, closed="left")],
-        "profile": [StrOptions(set(PROFILES))],
+        "profile": [StrOptions(set(_PROFILES))],
         "test_size": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
     },

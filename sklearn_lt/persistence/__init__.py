@@ -45,7 +45,6 @@ from .._atomic import atomic_write
 from ..net import _check_device
 from ._bounded import (
     DEFAULT_MAX_BYTES,
-    MAX_JSON_DEPTH,
     BoundedArchive,
     ModelFileError,
     open_regular_file,
@@ -59,14 +58,11 @@ from ._estimator import (
     estimator_members,
     read_estimator,
 )
-from ._format import FORMAT, FORMAT_VERSION, check_header
+from ._format import check_header
 from ._trust import TRUSTED_TYPES, TYPE_ONLY_TYPES, VALIDATED_TYPES
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
-    "FORMAT",
-    "FORMAT_VERSION",
-    "MAX_JSON_DEPTH",
     "SAFE_ESTIMATORS",
     "TRUSTED_TYPES",
     "TYPE_ONLY_TYPES",
