@@ -55,12 +55,14 @@ API_MODULES = [
     ("sklearn_lt.metrics", "Metrics"),
     ("sklearn_lt.datasets", "Datasets"),
     ("sklearn_lt.compare", "Comparison harness"),
+    ("sklearn_lt.compare.preprocessing", "Per-fold preprocessing of mixed tables"),
     ("sklearn_lt.compare.plots", "Plots of a comparison"),
     ("sklearn_lt.compare.html", "HTML report of a comparison"),
     ("sklearn_lt.persistence", "Safe saving and loading"),
     ("sklearn_lt.net", "skorch building blocks"),
     ("sklearn_lt.modules", "PyTorch modules"),
     ("sklearn_lt.accelerate", "Hugging Face Accelerate"),
+    ("sklearn_lt.cli", "The sklearn-lt command line"),
 ]
 
 
@@ -72,11 +74,14 @@ def _kind(obj):
     return "data"
 
 
-def write_api_pages(out_dir=DOCS / "api", warn=print):
+def write_api_pages(out_dir=DOCS / "api", warn=print, generated_dir=DOCS / "generated"):
     """Write one reST page per module of :data:`API_MODULES` from its ``__all__``.
 
     Names of the top-level package that are re-exports of a documented
     submodule link to the submodule's page instead of getting a second one.
+    Stale autosummary stubs in ``generated_dir`` are removed.
+    ``tests/test_docs_api.py`` checks that the pages list exactly the public
+    surface.
     """
     out_dir.mkdir(exist_ok=True)
     documented = []
@@ -179,7 +184,7 @@ def write_api_pages(out_dir=DOCS / "api", warn=print):
         pages.append(name)
     # autosummary writes stubs but never removes them: drop those of names
     # that are gone, or -W fails on a page in no toctree.
-    for stale in (DOCS / "generated").glob("*.rst"):
+    for stale in Path(generated_dir).glob("*.rst"):
         if stale.stem not in stubs:
             stale.unlink()
     for stale in out_dir.glob("*.rst"):
