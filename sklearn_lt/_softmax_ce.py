@@ -32,7 +32,11 @@ from .losses import (
     LDAMLoss,
     LogitAdjustedLoss,
     VSLoss,
-    _few_columns,
+)
+from .losses._cross_entropy import (
+    _per_class,
+    _value_and_grad,
+    softmax_ce_value_and_grad,
 )
 
 __all__ = ["ClosedFormLoss", "affine_terms", "softmax_ce_value_and_grad"]
@@ -71,129 +75,6 @@ def _term_sources(criterion):
         getattr(criterion, "scale", None),
         *(getattr(criterion, name, None) for name in _TERM_BUFFERS),
     )
-
-
-def softmax_ce_value_and_grad(
-    logits,
-    target,
-    scale=None,
-    offset=None,
-    target_shift=None,
-    class_weight=None,
-    sample_weight=None,
-    reduction="mean",
-):
-    """Value and gradient of the weighted, reduced cross-entropy of ``u``.
-
-    Parameters
-    ----------
-    logits : Tensor of shape (n_samples, n_classes)
-        ``z``, float32 or float64; may be a transposed view.
-    target : LongTensor of shape (n_samples,)
-    scale, offset, target_shift : Tensor of shape (n_classes,), float or None
-        ``a``, ``c`` and ``d`` of the module docstring (``None``: 1, 0, 0).
-    class_weight : Tensor of shape (n_classes,), default=None
-    sample_weight : Tensor of shape (n_samples,), default=None
-    reduction : {"mean", "sum"}, default="mean"
-        ``"mean"`` divides by the sum of the weights (clamped at the
-        smallest positive float, so that all-zero weights give 0), as the
-        loss modules do.
-
-    Returns
-    -------
-    loss : Tensor of shape ()
-    grad : Tensor of shape (n_samples, n_classes)
-        ``dloss / dlogits``, of ``logits``' dtype (a transposed view below
-        16 classes).
-    """
-    dtype, device = logits.dtype, logits.device
-    if target_shift is not None:
-        target_shift = target_shift.to(device=device, dtype=dtype)
-    if class_weight is not None:
-        class_weight = class_weight.to(device=device, dtype=dtype)
-    if sample_weight is not None:
-        sample_weight = sample_weight.to(device=device, dtype=dtype)
-    return _value_and_grad(
-        logits,
-        target,
-        _per_class(scale, dtype, device),
-        _per_class(offset, dtype, device),
-        target_shift,
-        class_weight,
-        sample_weight,
-        reduction,
-    )
-
-
-def _per_class(values, dtype, device):
-    """A per-class term in ``dtype`` on ``device``, shaped to broadcast over
-    the array :func:`_value_and_grad` works on: a column when the classes
-    are few (that array is the transposed logits), else a row."""
-    if values is None or isinstance(values, float):
-        return values
-    shape = (-1, 1) if _few_columns(len(values)) else (1, -1)
-    return values.to(device=device, dtype=dtype).view(shape)
-
-
-def _value_and_grad(
-    logits, target, scale, offset, target_shift, class_weight, sample_weight, reduction
-):
-    """:func:`softmax_ce_value_and_grad` with the per-class terms already in
-    the logits' dtype and device, and ``scale`` / ``offset`` shaped as a
-    column (fewer than 16 classes) or a row."""
-    n, k = logits.shape
-    transposed = _few_columns(k)
-    work = logits.t().contiguous() if transposed else logits.contiguous()
-    class_dim = 0 if transposed else 1
-    index = target.view(1, n) if transposed else target.view(n, 1)
-
-    u = work
-    if scale is not None:
-        u = u * scale
-    if offset is not None:
-        u = u + offset
-    if target_shift is not None:
-        if u is work:
-            u = u.clone()
-        u.scatter_add_(class_dim, index, target_shift[target].neg_().view(index.shape))
-    log_p = torch.log_softmax(u, class_dim)
-    nll = log_p.gather(class_dim, index).view(n).neg_()
-
-    weights = None
-    if class_weight is not None:
-        weights = class_weight[target]
-    if sample_weight is not None:
-        sample_weight = sample_weight.view(n)
-        weights = sample_weight if weights is None else weights * sample_weight
-    if weights is None:
-        if reduction == "mean":
-            loss, r = nll.mean(), 1.0 / n
-        else:
-            loss, r = nll.sum(), 1.0
-    else:
-        total = weights.sum()
-        if reduction == "mean":
-            total = total.clamp_min(torch.finfo(logits.dtype).tiny)
-            loss, r = nll.dot(weights) / total, weights / total
-        else:
-            loss, r = nll.dot(weights), weights
-
-    grad = log_p.exp_()  # softmax(u), in log_p's buffer
-    if isinstance(r, float):
-        # softmax - onehot, times r: the one-hot entries get r * (p - 1).
-        if r != 1.0:
-            grad.mul_(r)
-        grad.scatter_add_(
-            class_dim,
-            index,
-            torch.full(index.shape, -r, dtype=logits.dtype, device=logits.device),
-        )
-    else:
-        r = r.view(index.shape)
-        grad.mul_(r).scatter_add_(class_dim, index, r.neg())
-    if scale is not None:
-        grad.mul_(scale)
-    return loss, (grad.t() if transposed else grad)
 
 
 class ClosedFormLoss:

@@ -63,7 +63,8 @@ from torch.utils.data import DataLoader, Subset
 from ._fast_step import FusedAdamStep, MLPBackprop, squared_norm
 from ._softmax_ce import ClosedFormLoss, affine_terms
 from ._threads import torch_thread_budget
-from .losses import CrossEntropyLoss, ELMLoss, _CountLoss, _few_columns
+from .losses import CrossEntropyLoss, ELMLoss
+from .losses._common import _CountLoss, _few_columns
 from .weights import compute_class_weights
 
 __all__ = [
@@ -750,7 +751,8 @@ class _CriterionValueAndGrad:
         self.criterion = criterion
 
     def value_and_grad(self, outputs, target, sample_weight=None):
-        return self.criterion.value_and_grad(*outputs, target, sample_weight)
+        logits, embeddings = outputs
+        return self.criterion.value_and_grad(logits, target, embeddings, sample_weight)
 
     def is_current(self, criterion, dtype, device):
         return criterion is self.criterion

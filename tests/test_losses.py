@@ -877,7 +877,7 @@ def test_supcon_margin_loss_and_gradient_match_masked_reference(
 def test_gradcheck_float64_supcon_margin_function_on_unnormalised_rows():
     # The hand-written backward must be the gradient for any rows, not only
     # up to the component along each row that F.normalize projects away.
-    from sklearn_lt.losses import _SupConMargin
+    from sklearn_lt.losses._elm import _SupConMargin
 
     gen = torch.Generator().manual_seed(11)
     z = torch.randn(9, 4, generator=gen, dtype=torch.float64, requires_grad=True)
@@ -1647,7 +1647,7 @@ ELM_PARAMS = {
 def test_elm_lean_path_matches_general_path_and_float64_reference(
     params_name, n_samples, reduction, weighted
 ):
-    from sklearn_lt.losses import _elm_lean_applies, _elm_loss_general
+    from sklearn_lt.losses._elm import _elm_lean_applies, _elm_loss_general
 
     params = ELM_PARAMS[params_name]
     logits, embeddings, target = _elm_problem(n_samples, seed=n_samples)
@@ -1748,7 +1748,7 @@ def test_elm_lean_path_on_zero_and_repeated_rows_matches_reference(n_samples):
 def test_elm_module_at_larger_batches_matches_reference(n_samples):
     # Both forms of the lean path: diag(b) P as a matrix (300 rows) and
     # through class sums (1100 rows).
-    from sklearn_lt.losses import _PAIR_MATRIX_MAX_ROWS
+    from sklearn_lt.losses._elm import _PAIR_MATRIX_MAX_ROWS
 
     assert 300 <= _PAIR_MATRIX_MAX_ROWS < 450 < 1100
     gen = torch.Generator().manual_seed(4)
@@ -1970,7 +1970,7 @@ def test_elm_value_and_grad_matches_float64_reference(
         sample_weight = torch.rand(n_samples, generator=gen, dtype=torch.float64)
     module = ELMLoss(ELM_COUNTS, weight=weight, reduction=reduction, **params)
     value, (grad_f, grad_e) = module.value_and_grad(
-        logits, embeddings, target, sample_weight
+        logits, target, embeddings, sample_weight
     )
     reference = _elm_value_and_grads(
         lambda f, e: _ref_elm(
@@ -1993,18 +1993,18 @@ def test_elm_value_and_grad_matches_float64_reference(
 def test_elm_value_and_grad_refuses_what_needs_autograd():
     logits, embeddings, target = _elm_problem(7, seed=0)
     assert (
-        ELMLoss(ELM_COUNTS, reduction="none").value_and_grad(logits, embeddings, target)
+        ELMLoss(ELM_COUNTS, reduction="none").value_and_grad(logits, target, embeddings)
         is None
     )
     assert (
-        ELMLoss(ELM_COUNTS).value_and_grad(logits[:1], embeddings[:1], target[:1])
+        ELMLoss(ELM_COUNTS).value_and_grad(logits[:1], target[:1], embeddings[:1])
         is None
     )
 
 
 @pytest.mark.parametrize("n_columns", [2, 15, 16, 40])
 def test_log_softmax_rows_equals_torch_log_softmax(n_columns):
-    from sklearn_lt.losses import _log_softmax_rows
+    from sklearn_lt.losses._common import _log_softmax_rows
 
     values = torch.randn(33, n_columns, generator=torch.Generator().manual_seed(3))
     got = _log_softmax_rows(values)

@@ -1,444 +1,35 @@
-r"""Long-tail losses in plain PyTorch, built from per-class training counts.
+"""ELM: embedding and logit margins (Jitkrittum et al., 2022), and the
+supervised contrastive loss with class-dependent margins that its embedding
+term is (Khosla et al., NeurIPS 2020, with margins).
 
-Every loss comes twice: as a function (``ldam_loss(logits, target,
-class_counts)``) and as a thin :class:`torch.nn.Module` that only delegates
-(``LDAMLoss(class_counts=...)``), usable as a skorch ``criterion`` with the
-counts passed as ``criterion__class_counts``. Margins and log-priors are
-registered buffers, so they follow ``.to(device)``.
-
-Notation: ``n_k`` is the number of training examples of class ``k``,
-``pi_k = n_k / sum_j n_j`` its prior, ``f(x)`` the logits, ``y`` the target.
-
-Weighting and reduction are shared by every loss. With per-class weights
-``w`` and per-example weights ``s``, example ``i`` carries weight
-``v_i = w[y_i] * s_i`` and ``reduction="mean"`` returns
-``sum_i v_i * l_i / sum_i v_i``, the convention of
-:func:`torch.nn.functional.cross_entropy` with ``weight``; ``"sum"`` returns
-``sum_i v_i * l_i`` and ``"none"`` the vector ``v_i * l_i``.
-
-Half-precision inputs (float16, bfloat16) are computed in float32 and the
-result is cast back, so that ``scale * logits`` cannot overflow.
-
-The losses and their papers: LDAM [1]_, logit adjustment [2]_, balanced
-softmax [3]_, VS [4]_, focal [5]_, ELM [6]_ and the supervised contrastive
-loss its embedding term builds on [7]_.
-
-References
-----------
-.. [1] K. Cao, C. Wei, A. Gaidon, N. Arechiga, T. Ma, "Learning Imbalanced
-   Datasets with Label-Distribution-Aware Margin Loss", NeurIPS 2019.
-.. [2] A. K. Menon, S. Jayasumana, A. S. Rawat, H. Jain, A. Veit, S. Kumar,
-   "Long-tail learning via logit adjustment", ICLR 2021.
-.. [3] J. Ren et al., "Balanced Meta-Softmax for Long-Tailed Visual
-   Recognition", NeurIPS 2020.
-.. [4] G. R. Kini, O. Paraskevas, S. Oymak, C. Thrampoulidis, "Label-Imbalanced
-   and Group-Sensitive Classification under Overparameterization",
-   NeurIPS 2021.
-.. [5] T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollar, "Focal Loss for
-   Dense Object Detection", ICCV 2017.
-.. [6] W. Jitkrittum, A. K. Menon, A. S. Rawat, S. Kumar, "ELM: Embedding and
-   Logit Margins for Long-Tail Learning", arXiv:2204.13208, 2022.
-.. [7] P. Khosla et al., "Supervised Contrastive Learning", NeurIPS 2020.
+One implementation: :func:`_elm_lean_value_and_grad` is ELM's closed form
+(value and gradients with respect to logits and embeddings, no autograd),
+which :meth:`ELMLoss.value_and_grad` hands to a training step and
+:class:`_ELMLean` wraps for autograd; inputs it does not cover (reduction
+``"none"``, half precision, a single row) go through the two terms'
+functions and autograd (:func:`_elm_loss_general`).
 """
-
-import contextlib
-import math
-from numbers import Real
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-__all__ = [
-    "LOSSES",
-    "BalancedSoftmaxLoss",
-    "CrossEntropyLoss",
-    "ELMLoss",
-    "FocalLoss",
-    "LDAMLoss",
-    "LogitAdjustedLoss",
-    "VSLoss",
-    "balanced_softmax_loss",
-    "cross_entropy_loss",
-    "elm_loss",
-    "focal_loss",
-    "get_loss_class",
-    "ldam_loss",
-    "ldam_margins",
-    "log_prior",
-    "logit_adjusted_loss",
-    "supervised_contrastive_margin_loss",
-    "vs_loss",
-]
-
-_REDUCTIONS = ("mean", "sum", "none")
-
-
-# --------------------------------------------------------------------------
-# Helpers: counts, margins, priors, reduction
-# --------------------------------------------------------------------------
-def _counts_tensor(class_counts):
-    """Validate counts and return them as a float64 tensor on the CPU."""
-    if class_counts is None:
-        raise ValueError(
-            "class_counts is required: pass the number of training examples "
-            "of each class (for a skorch criterion: criterion__class_counts)."
-        )
-    counts = torch.as_tensor(class_counts, dtype=torch.float64).detach().cpu()
-    if counts.ndim != 1 or counts.numel() == 0:
-        raise ValueError(
-            "class_counts must be a non-empty 1-d array, got shape "
-            f"{tuple(counts.shape)}."
-        )
-    if not torch.isfinite(counts).all():
-        raise ValueError("class_counts must be finite.")
-    if (counts < 1).any():
-        bad = torch.nonzero(counts < 1).flatten().tolist()
-        raise ValueError(
-            "Every class needs at least one training example; class_counts "
-            f"has counts below 1 at class indices {bad}."
-        )
-    return counts
-
-
-def log_prior(class_counts):
-    """Log class priors ``log(n_k / sum_j n_j)`` as a float64 tensor.
-
-    Examples
-    --------
-    >>> [round(p, 6) for p in log_prior([1, 3]).exp().tolist()]
-    [0.25, 0.75]
-    """
-    counts = _counts_tensor(class_counts)
-    return torch.log(counts) - torch.log(counts.sum())
-
-
-def ldam_margins(class_counts, max_margin=0.5):
-    """LDAM margins ``Delta_k = C / n_k^(1/4)``, the largest equal to ``max_margin``.
-
-    Examples
-    --------
-    >>> ldam_margins([16, 1], max_margin=0.5).tolist()
-    [0.25, 0.5]
-    """
-    _check_nonnegative(max_margin, "max_margin")
-    counts = _counts_tensor(class_counts)
-    raw = counts.pow(-0.25)
-    return raw * (max_margin / raw.max())
-
-
-def _is_finite_real(value):
-    return (
-        not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(value)
-    )
-
-
-def _check_nonnegative(value, name):
-    if not _is_finite_real(value) or not value >= 0:
-        raise ValueError(
-            f"{name} must be a finite, non-negative real number, got {value!r}."
-        )
-
-
-def _check_temperature(temperature):
-    if not _is_finite_real(temperature) or not temperature > 0:
-        raise ValueError(
-            f"temperature must be a finite, positive real, got {temperature!r}."
-        )
-
-
-def _check_real(value, name):
-    if not _is_finite_real(value):
-        raise ValueError(f"{name} must be a finite real number, got {value!r}.")
-
-
-def _upcast(logits):
-    """Compute in float32 when given half precision; remember the input dtype."""
-    dtype = logits.dtype
-    if dtype in (torch.float16, torch.bfloat16):
-        logits = logits.float()
-    return logits, dtype
-
-
-def _reduce(per_example, target, weight, sample_weight, reduction, out_dtype):
-    """Apply class and example weights, then reduce (see the module docstring)."""
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
-    v = None
-    if weight is not None:
-        v = torch.as_tensor(weight, dtype=per_example.dtype, device=per_example.device)
-        v = v[target]
-    if sample_weight is not None:
-        s = torch.as_tensor(
-            sample_weight, dtype=per_example.dtype, device=per_example.device
-        )
-        v = s if v is None else v * s
-    if v is None:
-        if reduction == "mean":
-            out = per_example.mean()
-        elif reduction == "sum":
-            out = per_example.sum()
-        else:
-            out = per_example
-    else:
-        weighted = per_example * v
-        if reduction == "mean":
-            # An all-zero weight batch contributes zero loss, not 0/0.
-            out = weighted.sum() / v.sum().clamp_min(torch.finfo(v.dtype).tiny)
-        elif reduction == "sum":
-            out = weighted.sum()
-        else:
-            out = weighted
-    return out.to(out_dtype)
-
-
-def _ce_per_example(logits, target):
-    return F.cross_entropy(logits, target, reduction="none")
-
-
-def _reduced_ce(adjusted, target, weight, sample_weight, reduction, out_dtype):
-    """Cross-entropy of ``adjusted`` logits, weighted and reduced as by
-    :func:`_reduce`.
-
-    Without weights a scalar reduction is F.cross_entropy's own: one fused
-    operation and one autograd node per mini-batch instead of three.
-    """
-    if weight is None and sample_weight is None and reduction in ("mean", "sum"):
-        return F.cross_entropy(adjusted, target, reduction=reduction).to(out_dtype)
-    return _reduce(
-        _ce_per_example(adjusted, target),
-        target,
-        weight,
-        sample_weight,
-        reduction,
-        out_dtype,
-    )
-
-
-# --------------------------------------------------------------------------
-# Functions
-# --------------------------------------------------------------------------
-def cross_entropy_loss(
-    logits, target, weight=None, *, sample_weight=None, reduction="mean"
-):
-    """Softmax cross-entropy with optional per-class weights.
-
-    ``l_i = -f_{y_i}(x_i) + log sum_k exp f_k(x_i)``.
-
-    Parameters
-    ----------
-    logits : Tensor of shape (n_samples, n_classes)
-    target : LongTensor of shape (n_samples,)
-    weight : Tensor of shape (n_classes,), default=None
-        Per-class weights.
-    sample_weight : Tensor of shape (n_samples,), default=None
-        Per-example weights.
-    reduction : {"mean", "sum", "none"}, default="mean"
-
-    Returns
-    -------
-    loss : Tensor
-    """
-    logits, dtype = _upcast(logits)
-    return _reduced_ce(logits, target, weight, sample_weight, reduction, dtype)
-
-
-def _ldam_adjusted(logits, target, margins, scale):
-    margins = margins.to(device=logits.device, dtype=logits.dtype)
-    one_hot = F.one_hot(target, logits.shape[1]).to(logits.dtype)
-    return scale * (logits - one_hot * margins[target].unsqueeze(1))
-
-
-def ldam_loss(
-    logits,
-    target,
-    class_counts,
-    max_margin=0.5,
-    scale=30.0,
-    weight=None,
-    *,
-    sample_weight=None,
-    reduction="mean",
-):
-    r"""Label-distribution-aware margin (LDAM) loss (Cao et al., NeurIPS 2019).
-
-    ``l_i = CE(s * (f(x_i) - Delta_{y_i} e_{y_i}), y_i)`` with margins
-    ``Delta_k = C / n_k^(1/4)``, ``C`` such that ``max_k Delta_k = max_margin``.
-    Meant for cosine logits in ``[-1, 1]`` from a normalised head; ``scale``
-    is ``s`` in Cao et al.
-
-    Parameters
-    ----------
-    logits : Tensor of shape (n_samples, n_classes)
-    target : LongTensor of shape (n_samples,)
-    class_counts : array-like of shape (n_classes,)
-    max_margin : float, default=0.5
-        Margin of the rarest class.
-    scale : float, default=30.0
-        Multiplies all (margin-adjusted) logits.
-    weight, sample_weight, reduction
-        See :func:`cross_entropy_loss`.
-
-    Returns
-    -------
-    loss : Tensor
-
-    Examples
-    --------
-    >>> import torch
-    >>> logits = torch.tensor([[0.2, 0.1]])
-    >>> round(ldam_loss(logits, torch.tensor([0]), [16, 1], scale=1.0).item(), 4)
-    0.771
-    """
-    _check_nonnegative(scale, "scale")
-    margins = ldam_margins(class_counts, max_margin)
-    logits, dtype = _upcast(logits)
-    adjusted = _ldam_adjusted(logits, target, margins, scale)
-    return _reduced_ce(adjusted, target, weight, sample_weight, reduction, dtype)
-
-
-def _shifted(logits, offsets):
-    return logits + offsets.to(logits.device, logits.dtype)
-
-
-def logit_adjusted_loss(
-    logits,
-    target,
-    class_counts,
-    tau=1.0,
-    weight=None,
-    *,
-    sample_weight=None,
-    reduction="mean",
-):
-    """Logit-adjusted cross-entropy (Menon et al., ICLR 2021).
-
-    ``l_i = CE(f(x_i) + tau * log pi, y_i)``. Predict with the raw logits
-    ``f(x)``. ``tau = 1`` is the balanced softmax of Ren et al. (2020).
-
-    Parameters
-    ----------
-    logits : Tensor of shape (n_samples, n_classes)
-    target : LongTensor of shape (n_samples,)
-    class_counts : array-like of shape (n_classes,)
-    tau : float, default=1.0
-        Strength of the adjustment; ``tau = 0`` is plain cross-entropy.
-    weight, sample_weight, reduction
-        See :func:`cross_entropy_loss`.
-
-    Returns
-    -------
-    loss : Tensor
-    """
-    _check_real(tau, "tau")
-    offsets = tau * log_prior(class_counts)
-    logits, dtype = _upcast(logits)
-    return _reduced_ce(
-        _shifted(logits, offsets), target, weight, sample_weight, reduction, dtype
-    )
-
-
-def balanced_softmax_loss(
-    logits, target, class_counts, weight=None, *, sample_weight=None, reduction="mean"
-):
-    """Balanced softmax (Ren et al., 2020): :func:`logit_adjusted_loss`, tau = 1."""
-    return logit_adjusted_loss(
-        logits,
-        target,
-        class_counts,
-        tau=1.0,
-        weight=weight,
-        sample_weight=sample_weight,
-        reduction=reduction,
-    )
-
-
-def _vs_terms(class_counts, gamma, tau):
-    counts = _counts_tensor(class_counts)
-    multiplicative = (counts / counts.max()).pow(gamma)
-    additive = tau * log_prior(counts)
-    return multiplicative, additive
-
-
-def _vs_adjusted(logits, multiplicative, additive):
-    multiplicative = multiplicative.to(logits.device, logits.dtype)
-    additive = additive.to(logits.device, logits.dtype)
-    return torch.addcmul(additive, multiplicative, logits)
-
-
-def vs_loss(
-    logits,
-    target,
-    class_counts,
-    gamma=0.2,
-    tau=1.0,
-    weight=None,
-    *,
-    sample_weight=None,
-    reduction="mean",
-):
-    """Vector-scaling (VS) loss (Kini et al., NeurIPS 2021).
-
-    ``l_i = CE(Delta * f(x_i) + iota, y_i)`` with multiplicative
-    ``Delta_k = (n_k / n_max)^gamma`` and additive ``iota_k = tau * log pi_k``.
-    ``gamma = 0`` gives :func:`logit_adjusted_loss`; ``tau = 0, gamma = 0``
-    gives cross-entropy. Predict with the raw logits.
-
-    Parameters
-    ----------
-    logits : Tensor of shape (n_samples, n_classes)
-    target : LongTensor of shape (n_samples,)
-    class_counts : array-like of shape (n_classes,)
-    gamma : float, default=0.2
-        Exponent of the multiplicative adjustment.
-    tau : float, default=1.0
-        Strength of the additive adjustment.
-    weight, sample_weight, reduction
-        See :func:`cross_entropy_loss`.
-
-    Returns
-    -------
-    loss : Tensor
-    """
-    _check_real(gamma, "gamma")
-    _check_real(tau, "tau")
-    multiplicative, additive = _vs_terms(class_counts, gamma, tau)
-    logits, dtype = _upcast(logits)
-    adjusted = _vs_adjusted(logits, multiplicative, additive)
-    return _reduced_ce(adjusted, target, weight, sample_weight, reduction, dtype)
-
-
-def focal_loss(
-    logits, target, gamma=2.0, weight=None, *, sample_weight=None, reduction="mean"
-):
-    """Softmax focal loss (Lin et al., ICCV 2017).
-
-    ``l_i = -(1 - p_{y_i})^gamma log p_{y_i}`` with ``p = softmax(f(x_i))``.
-    ``gamma = 0`` is cross-entropy. The per-class ``weight`` is Lin et al.'s
-    ``alpha``.
-
-    Parameters
-    ----------
-    logits : Tensor of shape (n_samples, n_classes)
-    target : LongTensor of shape (n_samples,)
-    gamma : float, default=2.0
-        Focusing parameter, ``>= 0``.
-    weight, sample_weight, reduction
-        See :func:`cross_entropy_loss`.
-
-    Returns
-    -------
-    loss : Tensor
-    """
-    _check_nonnegative(gamma, "gamma")
-    logits, dtype = _upcast(logits)
-    log_p = F.log_softmax(logits, dim=1).gather(1, target.unsqueeze(1)).squeeze(1)
-    # (1 - p)^gamma via -expm1(log p) keeps precision when p is close to 1.
-    # Clamping at the smallest normal (not 0) keeps the gradient of pow finite
-    # (0 rather than nan) at p = 1 when 0 < gamma < 1.
-    one_minus_p = (-torch.expm1(log_p)).clamp_min(torch.finfo(log_p.dtype).tiny)
-    per_example = -(one_minus_p.pow(gamma)) * log_p
-    return _reduce(per_example, target, weight, sample_weight, reduction, dtype)
+from ._common import (
+    _check_nonnegative,
+    _check_real,
+    _check_temperature,
+    _column,
+    _CountLoss,
+    _example_weights,
+    _log_softmax_rows,
+    _no_autocast,
+    _reduce,
+    _reduction_coefficients,
+    _upcast,
+    ldam_margins,
+    log_prior,
+)
+from ._ldam import ldam_loss
+from ._logit_adjusted import logit_adjusted_loss
 
 
 class _RefuseDoubleBackward(torch.autograd.Function):
@@ -599,53 +190,6 @@ _PAIR_MATRIX_MAX_ROWS = 384
 _NORMALIZE_EPS = 1e-12  # F.normalize's default: z = e / max(||e||, eps)
 
 
-def _example_weights(weight, sample_weight, target, dtype, device):
-    """Per-example weights ``v_i = w[y_i] s_i`` (``None`` when all are 1)."""
-    v = None
-    if weight is not None:
-        v = torch.as_tensor(weight, dtype=dtype, device=device)[target]
-    if sample_weight is not None:
-        s = torch.as_tensor(sample_weight, dtype=dtype, device=device)
-        v = s if v is None else v * s
-    return v
-
-
-def _reduction_coefficients(reduction, v, n, mask=None):
-    """``a`` (a vector, or one number for all) with ``reduce(l) = sum_i a_i l_i``.
-
-    As :func:`_reduce` reduces; ``mask`` (0/1 floats) multiplies the weights,
-    as anchors without a positive do in :func:`_reduce_anchors`.
-    """
-    if mask is not None:
-        v = mask if v is None else v * mask
-    if v is None:
-        return 1.0 if reduction == "sum" else 1.0 / n
-    if reduction == "sum":
-        return v
-    # An all-zero weight batch contributes zero loss, not 0/0.
-    return v / v.sum().clamp_min(torch.finfo(v.dtype).tiny)
-
-
-def _few_columns(n_columns):
-    """Whether a softmax over ``n_columns`` is faster done along the first
-    axis of the transposed array: torch's CPU kernel along a dimension of
-    fewer than 16 entries is several times slower than along the other one
-    (measured on one AVX-512 core; used by the lean ELM path,
-    :mod:`sklearn_lt._softmax_ce` and the net's hand-written step)."""
-    return n_columns < 16
-
-
-def _log_softmax_rows(values):
-    """``torch.log_softmax(values, dim=1)``, contiguous, faster for few
-    columns: torch's CPU kernel along a dimension of fewer than 16 entries
-    is several times slower than along the other dimension of the transposed
-    array (about 20 us against 8 us, round trip included, for 128 x 10
-    floats on one core)."""
-    if not _few_columns(values.shape[1]) or values.device.type != "cpu":
-        return torch.log_softmax(values, dim=1)
-    return torch.log_softmax(values.t().contiguous(), dim=0).t().contiguous()
-
-
 def _elm_lean_value_and_grad(
     logits,
     embeddings,
@@ -777,21 +321,6 @@ def _elm_lean_value_and_grad(
     factor = sign * embedding_weight * inv_temperature
     grad_embeddings = grad_z.mul_(inv_norm.mul_(factor).unsqueeze(1))
     return value, grad_logits, grad_embeddings, alpha
-
-
-def _no_autocast(device_type):
-    """A context that switches autocast off (a no-op when it is off already,
-    which spares entering ``torch.autocast`` on every mini-batch)."""
-    if torch.is_autocast_enabled(device_type):
-        return torch.autocast(device_type, enabled=False)
-    return contextlib.nullcontext()
-
-
-def _column(coefficients):
-    """Broadcast per-row coefficients (a vector or one number) over columns."""
-    if isinstance(coefficients, torch.Tensor):
-        return coefficients.unsqueeze(1)
-    return coefficients
 
 
 class _ELMLean(torch.autograd.Function):
@@ -1175,256 +704,6 @@ def _elm_loss_general(
     return logit_term + embedding_weight * embedding_term.to(logit_term.dtype)
 
 
-# --------------------------------------------------------------------------
-# Modules: thin wrappers usable as skorch criteria
-# --------------------------------------------------------------------------
-class _CountLoss(nn.Module):
-    """Base of the loss modules: holds class counts and class weights.
-
-    ``class_counts`` may be ``None`` at construction (skorch builds the
-    criterion before it has seen ``y``); the loss raises a clear error if it
-    is still ``None`` when called. ``weight`` is a buffer that may be
-    replaced during training (deferred re-weighting).
-
-    ``uses_embeddings`` tells a net whether to pass ``(logits, embeddings)``;
-    ``logit_scale`` is the factor by which the raw module outputs are
-    multiplied to give the logits used for prediction.
-    """
-
-    uses_embeddings = False
-    logit_scale = 1.0
-
-    def __init__(self, class_counts=None, weight=None, reduction="mean"):
-        super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(
-                f"reduction must be one of {_REDUCTIONS}, got {reduction!r}."
-            )
-        self.reduction = reduction
-        counts = None if class_counts is None else _counts_tensor(class_counts)
-        self.register_buffer("class_counts", counts)
-        self.register_buffer("weight", None)
-        self.set_weight(weight)
-
-    def set_weight(self, weight):
-        """Replace the per-class weights (``None`` switches them off)."""
-        if weight is None:
-            self.weight = None
-            return
-        like = self.class_counts
-        weight = torch.as_tensor(weight, dtype=torch.float64)
-        if like is not None:
-            weight = weight.to(like.device)
-        self.weight = weight
-
-    def __getstate__(self):
-        # The cache of derived constants is rebuilt on demand: it is neither
-        # pickled nor deep-copied (skorch clones criteria).
-        state = super().__getstate__()
-        state.pop("_constants_cache", None)
-        return state
-
-    def _cached_constants(self, dtype, device, build, params, name="class_counts"):
-        """``build(buffer, dtype, device)`` for the buffer ``name``, cached.
-
-        Computed once per buffer, parameters, dtype and device instead of
-        once per mini-batch. The key holds the buffer itself (compared by
-        identity) and its version counter, so a new buffer (``set_params``
-        re-initialisation, ``.to()``) or one changed in place
-        (``load_state_dict``) rebuilds it, with class counts validated again.
-        A plain attribute, not a buffer: never in the ``state_dict``.
-        """
-        source = getattr(self, name)
-        key = (source._version, dtype, device, params)
-        caches = self.__dict__.setdefault("_constants_cache", {})
-        cached = caches.get(name)
-        if cached is not None and cached[0] is source and cached[1] == key:
-            return cached[2]
-        constants = build(source, dtype, device)
-        caches[name] = (source, key, constants)
-        return constants
-
-    def _buffer_like(self, name, like):
-        """Buffer ``name`` in the dtype and on the device of ``like``.
-
-        The buffers are float64; casting them on every mini-batch would cost
-        a copy each time.
-        """
-        tensor = getattr(self, name)
-        if tensor.dtype == like.dtype and tensor.device == like.device:
-            return tensor
-        return self._cached_constants(
-            like.dtype,
-            like.device,
-            lambda source, dtype, device: source.to(device=device, dtype=dtype),
-            (),
-            name=name,
-        )
-
-    def _require_counts(self):
-        if self.class_counts is None:
-            raise RuntimeError(
-                f"{type(self).__name__} has no class_counts: pass class_counts= "
-                "(criterion__class_counts= in skorch), or train it with "
-                "sklearn_lt.LongTailNet, which sets them from y."
-            )
-
-    def _finish(self, adjusted, target, sample_weight, dtype):
-        """Cross-entropy of the adjusted logits, weighted and reduced."""
-        return _reduced_ce(
-            adjusted, target, self.weight, sample_weight, self.reduction, dtype
-        )
-
-
-class CrossEntropyLoss(_CountLoss):
-    """Module form of :func:`cross_entropy_loss` (counts accepted, unused)."""
-
-    def forward(self, logits, target, sample_weight=None):
-        logits, dtype = _upcast(logits)
-        return self._finish(logits, target, sample_weight, dtype)
-
-
-class LDAMLoss(_CountLoss):
-    """Module form of :func:`ldam_loss`; ``margins`` is a buffer.
-
-    Parameters
-    ----------
-    class_counts : array-like of shape (n_classes,), default=None
-    max_margin : float, default=0.5
-    scale : float, default=30.0
-    weight : array-like of shape (n_classes,), default=None
-    reduction : {"mean", "sum", "none"}, default="mean"
-    """
-
-    def __init__(
-        self,
-        class_counts=None,
-        max_margin=0.5,
-        scale=30.0,
-        weight=None,
-        reduction="mean",
-    ):
-        super().__init__(class_counts, weight, reduction)
-        _check_nonnegative(max_margin, "max_margin")
-        _check_nonnegative(scale, "scale")
-        self.max_margin = max_margin
-        self.scale = scale
-        margins = (
-            None if class_counts is None else ldam_margins(class_counts, max_margin)
-        )
-        self.register_buffer("margins", margins)
-
-    @property
-    def logit_scale(self):
-        return self.scale
-
-    def forward(self, logits, target, sample_weight=None):
-        self._require_counts()
-        logits, dtype = _upcast(logits)
-        margins = self._buffer_like("margins", logits)
-        adjusted = _ldam_adjusted(logits, target, margins, self.scale)
-        return self._finish(adjusted, target, sample_weight, dtype)
-
-
-class LogitAdjustedLoss(_CountLoss):
-    """Module form of :func:`logit_adjusted_loss`; ``offsets = tau * log pi``.
-
-    Parameters
-    ----------
-    class_counts : array-like of shape (n_classes,), default=None
-    tau : float, default=1.0
-    weight : array-like of shape (n_classes,), default=None
-    reduction : {"mean", "sum", "none"}, default="mean"
-    """
-
-    def __init__(self, class_counts=None, tau=1.0, weight=None, reduction="mean"):
-        super().__init__(class_counts, weight, reduction)
-        _check_real(tau, "tau")
-        self.tau = tau
-        offsets = None if class_counts is None else tau * log_prior(class_counts)
-        self.register_buffer("offsets", offsets)
-
-    def forward(self, logits, target, sample_weight=None):
-        self._require_counts()
-        logits, dtype = _upcast(logits)
-        adjusted = _shifted(logits, self._buffer_like("offsets", logits))
-        return self._finish(adjusted, target, sample_weight, dtype)
-
-
-class BalancedSoftmaxLoss(LogitAdjustedLoss):
-    """Module form of :func:`balanced_softmax_loss` (``tau = 1``)."""
-
-    def __init__(self, class_counts=None, weight=None, reduction="mean"):
-        super().__init__(class_counts, tau=1.0, weight=weight, reduction=reduction)
-
-
-class VSLoss(_CountLoss):
-    """Module form of :func:`vs_loss`.
-
-    Parameters
-    ----------
-    class_counts : array-like of shape (n_classes,), default=None
-    gamma : float, default=0.2
-    tau : float, default=1.0
-    weight : array-like of shape (n_classes,), default=None
-    reduction : {"mean", "sum", "none"}, default="mean"
-    """
-
-    def __init__(
-        self, class_counts=None, gamma=0.2, tau=1.0, weight=None, reduction="mean"
-    ):
-        super().__init__(class_counts, weight, reduction)
-        _check_real(gamma, "gamma")
-        _check_real(tau, "tau")
-        self.gamma = gamma
-        self.tau = tau
-        terms = (
-            (None, None)
-            if class_counts is None
-            else _vs_terms(class_counts, gamma, tau)
-        )
-        self.register_buffer("multiplicative", terms[0])
-        self.register_buffer("additive", terms[1])
-
-    def forward(self, logits, target, sample_weight=None):
-        self._require_counts()
-        logits, dtype = _upcast(logits)
-        adjusted = _vs_adjusted(
-            logits,
-            self._buffer_like("multiplicative", logits),
-            self._buffer_like("additive", logits),
-        )
-        return self._finish(adjusted, target, sample_weight, dtype)
-
-
-class FocalLoss(_CountLoss):
-    """Module form of :func:`focal_loss` (counts accepted, unused).
-
-    Parameters
-    ----------
-    class_counts : array-like of shape (n_classes,), default=None
-    gamma : float, default=2.0
-    weight : array-like of shape (n_classes,), default=None
-        Lin et al.'s ``alpha``.
-    reduction : {"mean", "sum", "none"}, default="mean"
-    """
-
-    def __init__(self, class_counts=None, gamma=2.0, weight=None, reduction="mean"):
-        super().__init__(class_counts, weight, reduction)
-        _check_nonnegative(gamma, "gamma")
-        self.gamma = gamma
-
-    def forward(self, logits, target, sample_weight=None):
-        return focal_loss(
-            logits,
-            target,
-            self.gamma,
-            self.weight,
-            sample_weight=sample_weight,
-            reduction=self.reduction,
-        )
-
-
 class ELMLoss(_CountLoss):
     """Module form of :func:`elm_loss`; called as ``loss(logits, embeddings, y)``.
 
@@ -1503,30 +782,34 @@ class ELMLoss(_CountLoss):
             ),
         )
 
-    def value_and_grad(self, logits, embeddings, target, sample_weight=None):
+    def value_and_grad(self, logits, target, embeddings=None, sample_weight=None):
         """The loss and its gradients, computed without autograd.
 
-        What a training step needs when it back-propagates through the
-        module by hand (:class:`sklearn_lt.LongTailNet` does for the
-        package's MLP): the value of ``self(logits, embeddings, target,
-        sample_weight)`` and its gradients with respect to ``logits`` and
-        ``embeddings``, or ``None`` where only autograd through
-        :meth:`forward` applies (reduction ``"none"``, half precision, fewer
-        than two rows).
+        ELM's side of the step protocol (see
+        :meth:`~sklearn_lt.losses._common._CountLoss.value_and_grad`): the
+        value of ``self(logits, embeddings, target, sample_weight)`` and its
+        gradients with respect to ``logits`` and ``embeddings``, or ``None``
+        where only autograd through :meth:`forward` applies (reduction
+        ``"none"``, half precision, fewer than two rows).
 
         Parameters
         ----------
         logits : Tensor of shape (n_samples, n_classes)
-        embeddings : Tensor of shape (n_samples, n_dims)
         target : LongTensor of shape (n_samples,)
+        embeddings : Tensor of shape (n_samples, n_dims)
+            Required.
         sample_weight : Tensor of shape (n_samples,), default=None
 
         Returns
         -------
-        loss : Tensor of shape ()
-        grads : tuple of Tensor
+        None or (loss, grads)
+            ``loss`` a 0-d tensor, ``grads`` the tuple
             ``(dloss / dlogits, dloss / dembeddings)``.
         """
+        if embeddings is None:
+            raise ValueError(
+                "ELMLoss needs embeddings: the module must return (logits, embeddings)."
+            )
         self._require_counts()
         if not _elm_lean_applies(logits, embeddings, target, self.reduction):
             return None
@@ -1576,25 +859,3 @@ class ELMLoss(_CountLoss):
             sample_weight=sample_weight,
             reduction=self.reduction,
         )
-
-
-LOSSES = {
-    "ce": CrossEntropyLoss,
-    "ldam": LDAMLoss,
-    "logit_adjusted": LogitAdjustedLoss,
-    "balanced_softmax": BalancedSoftmaxLoss,
-    "vs": VSLoss,
-    "focal": FocalLoss,
-    "elm": ELMLoss,
-}
-"""Loss names accepted by the estimators' ``loss`` parameter."""
-
-
-def get_loss_class(name):
-    """Return the loss module class registered under ``name``."""
-    try:
-        return LOSSES[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Unknown loss {name!r}; expected one of {sorted(LOSSES)}."
-        ) from None
