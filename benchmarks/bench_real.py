@@ -286,6 +286,47 @@ def _pytabkit(cls, adjust=True):
     return build
 
 
+def _balanced_bagging(cls, n_estimators=10, bootstrap=True, **kwargs):
+    """imbalanced-learn's ``BalancedBaggingClassifier`` around one of ours:
+    each member fitted on a ``RandomUnderSampler``-balanced sample (of a
+    bootstrap of the training rows with ``bootstrap``, of the training rows
+    themselves without), the members' probabilities averaged."""
+
+    def build(seed, info):
+        from imblearn.ensemble import BalancedBaggingClassifier
+        from imblearn.under_sampling import RandomUnderSampler
+
+        import sklearn_lt
+
+        return _scaled(
+            BalancedBaggingClassifier(
+                estimator=getattr(sklearn_lt, cls)(**kwargs),
+                n_estimators=n_estimators,
+                bootstrap=bootstrap,
+                sampler=RandomUnderSampler(),
+                random_state=seed,
+            )
+        )
+
+    return build
+
+
+def _soft_vote(*classes):
+    """Soft voting (probabilities averaged) over several of ours, defaults."""
+
+    def build(seed, info):
+        from sklearn.ensemble import VotingClassifier
+
+        import sklearn_lt
+
+        members = [
+            (cls, getattr(sklearn_lt, cls)(random_state=seed)) for cls in classes
+        ]
+        return _scaled(VotingClassifier(members, voting="soft"))
+
+    return build
+
+
 #: Contender name -> factory(seed, info) -> unfitted estimator (or None where
 #: it does not apply, e.g. a threshold on a multi-class table). ``info`` is a
 #: dict: table, group, n_classes, n_rows, n_features, numeric, categorical.
@@ -311,10 +352,19 @@ CONTENDERS = {
     # compare's MLP contenders (width 128, 100 epochs, batch 64)
     "compare_mlp_margin_la": _default("mlp_margin_la"),
     "compare_linear_margin_la": _default("linear_margin_la"),
+    # bagging over class-balanced samples of ours (issue #24), and averaging
+    "mlp_balanced_bagging10": _balanced_bagging("MLPMarginClassifier"),
+    "mlp_balanced_bagging10_nobs": _balanced_bagging(
+        "MLPMarginClassifier", bootstrap=False
+    ),
+    "mlp_balanced_bagging5": _balanced_bagging("MLPMarginClassifier", 5),
+    "linear_balanced_bagging10": _balanced_bagging("LinearMarginClassifier"),
+    "mlp_linear_soft_vote": _soft_vote("MLPMarginClassifier", "LinearMarginClassifier"),
 }
 #: Contenders of ours (for the "best of ours" lines).
 OURS = {"mlp_margin", "linear_margin", "mlp_ldam_drw", "mlp_elm"}
 OURS.update({"compare_mlp_margin_la", "compare_linear_margin_la"})
+OURS.update(name for name in CONTENDERS if "bagging" in name or "vote" in name)
 #: The default field (TabM-D and raw RealMLP only when named: slow).
 DEFAULT_CONTENDERS = [
     "mlp_margin", "linear_margin", "mlp_ldam_drw", "mlp_elm",
@@ -327,6 +377,14 @@ DEFAULT_CONTENDERS = [
 #: Files of this package that do not decide what an estimator learns.
 _NOT_MODEL = {"compare", "persistence", "cli.py", "__main__.py", "__init__.py"}
 _NOT_MODEL |= {"plotting.py", "report.py", "datasets.py", "metrics.py"}
+#: Modules hashed on their own (part name, file), not with the "model" files:
+#: the front end, and the meta-estimators around our classifiers (adding or
+#: editing bagging.py changes only the keys of the cells that use it).
+_SEPARATE = {
+    "sklearn_lt.compare.preprocessing": ("front_end", "compare/preprocessing.py"),
+    "sklearn_lt.bagging": ("bagging", "bagging.py"),
+}
+_NOT_MODEL |= {"bagging.py"}
 
 
 def _code(path):
@@ -348,12 +406,14 @@ def _code(path):
 @functools.lru_cache(maxsize=4)
 def _source_hash(part):
     """Hash of this package's code (docstrings and comments aside): "model"
-    (what an estimator's fit runs) or "front_end" (compare/preprocessing.py)."""
+    (what an estimator's fit runs) or a part of :data:`_SEPARATE`
+    ("front_end": compare/preprocessing.py; "bagging": bagging.py)."""
     import sklearn_lt
 
     root = Path(sklearn_lt.__file__).parent
-    if part == "front_end":
-        files = [root / "compare" / "preprocessing.py"]
+    separate = dict(_SEPARATE.values())
+    if part in separate:
+        files = [root / separate[part]]
     else:
         files = sorted(
             p
@@ -402,7 +462,7 @@ def config_key(estimator):
         module = importlib.import_module(top)
         versions.add(f"{top}={getattr(module, '__version__', '?')}")
         if top == "sklearn_lt":
-            part = "front_end" if cls.__module__.endswith("preprocessing") else "model"
+            part = _SEPARATE.get(cls.__module__, ("model",))[0]
             versions.add(f"sklearn_lt:{part}={_source_hash(part)}")
     text = repr((params, sorted(versions)))
     return hashlib.sha1(text.encode()).hexdigest()[:12], ";".join(sorted(versions))
