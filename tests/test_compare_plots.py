@@ -12,14 +12,16 @@ from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from sklearn_lt.compare.plots import (  # noqa: E402
-    _BASELINE_COLOR,
-    _BASELINE_LINE_COLOR,
-    _OURS_COLOR,
     _plot_figures,
     plot_balanced_accuracy,
     plot_per_class_recall,
     plot_per_class_recall_panels,
     write_plots,
+)
+from sklearn_lt.compare.plots._style import (  # noqa: E402
+    _BASELINE_COLOR,
+    _BASELINE_LINE_COLOR,
+    _OURS_COLOR,
 )
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

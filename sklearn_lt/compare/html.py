@@ -318,7 +318,7 @@ def _per_class_table(per_class, order, failed=()):
     needed = {"contender", "class", "train_count", "recall"}
     if per_class is None or not needed <= set(per_class.columns) or per_class.empty:
         return ""
-    from .plots import _mean_recall  # no matplotlib: numpy and pandas only
+    from .plots._recall import _mean_recall  # no matplotlib: numpy and pandas only
 
     recall, counts = _mean_recall(per_class)
     names = [name for name in order if name in recall.index]
