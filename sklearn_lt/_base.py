@@ -67,6 +67,7 @@ _COMMON_CONSTRAINTS = {
     "random_state": ["random_state"],
     "verbose": ["verbose"],
     "warm_start": ["boolean"],
+    "fast_step": ["boolean"],
 }
 
 
@@ -672,6 +673,8 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             classes=np.arange(n_classes),
             alpha=self.alpha_,
             device=self.device,
+            # (a model saved before fast_step existed has no attribute)
+            fast_step=getattr(self, "fast_step", True),
             verbose=int(self.verbose),
             iterator_valid__batch_size=self._predict_batch_size,
             **kwargs,

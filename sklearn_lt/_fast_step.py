@@ -16,6 +16,12 @@ removes both for the package's own modules, where the layers are known:
   autograd calls (``mm``, ``sum``, ``threshold_backward``, ...).
 * :class:`FusedAdamStep` calls the fused Adam / AdamW kernel on the
   optimiser's own state, as ``Adam.step`` does, without the bookkeeping.
+  The kernels (``torch._fused_adam_``, ``torch._fused_adamw_``,
+  ``torch._foreach_add_``) are private to torch: they are used only where
+  :func:`fused_adam_kernels_available` finds them with the signature this
+  module was written for; elsewhere the public ``optimizer.step()`` of
+  ``torch.optim.Adam(..., fused=True)`` runs (the same kernel, with its
+  bookkeeping), and a test forces that fallback.
 
 Both say ``None`` (use the general path) for anything they do not know: a
 subclass or another layer type, dropout, GELU, a cosine head, frozen
@@ -25,6 +31,7 @@ them against autograd and ``Adam.step``.
 """
 
 import contextlib
+import functools
 import weakref
 
 import torch
@@ -34,7 +41,13 @@ from torch import nn
 
 from .modules import EnsembleMLPModule, LinearModule, MLPModule
 
-__all__ = ["EnsembleBackprop", "FusedAdamStep", "MLPBackprop", "squared_norm"]
+__all__ = [
+    "EnsembleBackprop",
+    "FusedAdamStep",
+    "MLPBackprop",
+    "fused_adam_kernels_available",
+    "squared_norm",
+]
 
 aten = torch.ops.aten
 _linear = torch.nn.functional.linear
@@ -432,6 +445,47 @@ def _linear_params(linear):
     return [linear.weight] if linear.bias is None else [linear.weight, linear.bias]
 
 
+# The keyword arguments FusedAdamStep.step passes to the private kernels.
+_FUSED_KERNEL_ARGUMENTS = frozenset(
+    (
+        "amsgrad",
+        "lr",
+        "beta1",
+        "beta2",
+        "weight_decay",
+        "eps",
+        "maximize",
+        "grad_scale",
+        "found_inf",
+    )
+)
+
+
+@functools.cache
+def fused_adam_kernels_available():
+    """Whether torch has the private fused Adam / AdamW kernels with the
+    arguments :class:`FusedAdamStep` passes (checked once per process).
+
+    ``False`` (an older or newer torch that renamed them or changed their
+    signature) leaves every step to the public ``optimizer.step()``.
+    """
+    kernels = [
+        getattr(torch, name, None)
+        for name in ("_fused_adam_", "_fused_adamw_", "_foreach_add_")
+    ]
+    if not all(callable(kernel) for kernel in kernels):
+        return False
+    for name in ("_fused_adam_", "_fused_adamw_"):
+        try:
+            schema = getattr(aten, name).default._schema
+            names = {argument.name for argument in schema.arguments}
+        except (AttributeError, RuntimeError):
+            return False
+        if not _FUSED_KERNEL_ARGUMENTS <= names:
+            return False
+    return True
+
+
 class FusedAdamStep:
     """``Adam.step()`` / ``AdamW.step()`` with ``fused=True``, called directly.
 
@@ -447,8 +501,12 @@ class FusedAdamStep:
 
     @classmethod
     def plan(cls, optimizer):
-        """A :class:`FusedAdamStep` for ``optimizer``, or ``None``."""
+        """A :class:`FusedAdamStep` for ``optimizer``, or ``None`` (use
+        ``optimizer.step()``), among other cases where the private kernels
+        are not there (:func:`fused_adam_kernels_available`)."""
         if type(optimizer) not in (torch.optim.Adam, torch.optim.AdamW):
+            return None
+        if not fused_adam_kernels_available():
             return None
         step = optimizer.__dict__.get("step")
         # The instance's step may only be a learning-rate scheduler's
@@ -479,9 +537,15 @@ class FusedAdamStep:
                 return None
             if len({(p.device, p.dtype) for p in params}) > 1:
                 return None
+            # AdamW's groups say "decoupled_weight_decay" in recent torch;
+            # without the key, the class says which update it is.
+            decoupled = group.get(
+                "decoupled_weight_decay", isinstance(optimizer, torch.optim.AdamW)
+            )
             groups.append(
                 (
                     group,
+                    decoupled,
                     params,
                     [state["exp_avg"] for state in states],
                     [state["exp_avg_sq"] for state in states],
@@ -497,7 +561,7 @@ class FusedAdamStep:
         """Whether this plan still describes ``optimizer``'s groups and state."""
         if len(optimizer.param_groups) != len(self.groups):
             return False
-        for group, (planned, params, exp_avgs, _, _, _) in zip(
+        for group, (planned, _, params, exp_avgs, _, _, _) in zip(
             optimizer.param_groups, self.groups
         ):
             if group is not planned or len(group["params"]) != len(params):
@@ -513,20 +577,24 @@ class FusedAdamStep:
         Returns False (and does nothing) if some parameter has no gradient:
         the caller then uses ``optimizer.step()``, which skips it.
         """
-        for _, params, _, _, _, _ in self.groups:
+        for _, _, params, _, _, _, _ in self.groups:
             for param in params:
                 if param.grad is None:
                     return False
         with _no_grad():
-            for group, params, exp_avgs, exp_avg_sqs, max_sqs, steps in self.groups:
+            for (
+                group,
+                decoupled,
+                params,
+                exp_avgs,
+                exp_avg_sqs,
+                max_sqs,
+                steps,
+            ) in self.groups:
                 if not params:
                     continue
                 beta1, beta2 = group["betas"]
-                kernel = (
-                    torch._fused_adamw_
-                    if group.get("decoupled_weight_decay")
-                    else torch._fused_adam_
-                )
+                kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
                 torch._foreach_add_(steps, 1)
                 kernel(
                     params,

@@ -155,6 +155,12 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         :class:`~sklearn.linear_model.LogisticRegression`); the classes and
         features must be the same. ``n_iter_`` counts that fit's
         iterations (or epochs).
+    fast_step : bool, default=True
+        Train with the hand-written step where it applies (the linear layer
+        back-propagated by hand, the loss's closed-form gradient, fused
+        Adam / AdamW): the result of autograd up to float rounding, faster
+        on small batches. ``False`` trains every step with autograd (see
+        :class:`~sklearn_lt.LongTailNet`); ``solver="lbfgs"`` always does.
 
     Attributes
     ----------
@@ -251,6 +257,7 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        fast_step=True,
     ):
         self.loss = loss
         self.tau = tau
@@ -277,6 +284,7 @@ class LinearMarginClassifier(_BaseMarginClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.fast_step = fast_step
 
     def _n_iter(self):
         if self.solver != "lbfgs":

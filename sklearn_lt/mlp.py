@@ -161,6 +161,13 @@ class MLPMarginClassifier(
         :class:`~sklearn.neural_network.MLPClassifier`: the classes and
         features must be the same; ``loss_curve_`` runs on from the
         previous fit, ``n_iter_`` counts this fit's epochs.
+    fast_step : bool, default=True
+        Train with the hand-written step where it applies (the layers
+        back-propagated by hand, the loss's closed-form gradient, fused
+        Adam / AdamW): the result of autograd up to float rounding, at about
+        half the cost of a step on small batches. ``False`` trains every
+        step with autograd (see :class:`~sklearn_lt.LongTailNet`); dropout
+        and the cosine head always do.
 
     Attributes
     ----------
@@ -302,6 +309,7 @@ class MLPMarginClassifier(
         random_state=None,
         verbose=0,
         warm_start=False,
+        fast_step=True,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -340,6 +348,7 @@ class MLPMarginClassifier(
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.fast_step = fast_step
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes

@@ -18,13 +18,18 @@ bring their own PyTorch module. Compared with its parent it
 * runs skorch's training loop without its per-batch overhead
   (:meth:`LongTailNet.run_single_epoch`: the same history, weights and
   callback calls), with fused Adam / AdamW / SGD by default;
-* for the package's own modules (:class:`~sklearn_lt.modules.MLPModule`,
-  :class:`~sklearn_lt.modules.LinearModule`), back-propagates by hand and
-  computes the softmax cross-entropy losses in closed form
-  (:mod:`sklearn_lt._fast_step`, :mod:`sklearn_lt._softmax_ce`): the same
-  gradients as autograd up to float rounding, at about half the cost of a
-  step on small batches; anything else (your own module, dropout, a
-  subclass that overrides the step) keeps autograd;
+* takes one training step (:meth:`LongTailNet._train_step`), chosen when
+  the net is first trained: for the package's own modules
+  (:class:`~sklearn_lt.modules.MLPModule`,
+  :class:`~sklearn_lt.modules.LinearModule`,
+  :class:`~sklearn_lt.modules.EnsembleMLPModule`) it back-propagates by
+  hand (:mod:`sklearn_lt._fast_step`) and asks the criterion for its value
+  and gradients (``value_and_grad``, the step protocol of
+  :mod:`sklearn_lt.losses`), with autograd where the loss has no closed
+  form: the same gradients as autograd up to float rounding, at about half
+  the cost of a step on small batches. Anything else (your own module,
+  dropout, a subclass that overrides the step) takes autograd's step;
+  ``fast_step=False`` makes every step autograd's;
 * trains and predicts with torch's intra-op threads capped by the budget of
   joblib and threadpoolctl (:mod:`sklearn_lt._threads`).
 
@@ -38,7 +43,6 @@ import re
 import signal
 import sys
 import threading
-import weakref
 from collections.abc import Mapping
 from contextlib import contextmanager
 from functools import partial
@@ -61,9 +65,8 @@ from skorch.utils import TeeGenerator, to_numpy, to_tensor
 from torch.utils.data import DataLoader, Subset
 
 from ._fast_step import FusedAdamStep, MLPBackprop, squared_norm
-from ._softmax_ce import ClosedFormLoss, affine_terms
 from ._threads import torch_thread_budget
-from .losses import CrossEntropyLoss, ELMLoss
+from .losses import CrossEntropyLoss
 from .losses._common import _CountLoss, _few_columns
 from .weights import compute_class_weights
 
@@ -257,29 +260,19 @@ class NonFiniteLossGuard(Callback):
         )
 
 
-# module -> its weight matrices (LongTailNet._weight_matrices)
-_WEIGHT_MATRICES = weakref.WeakKeyDictionary()
-# optimiser -> its FusedAdamStep, kept from one epoch to the next.
-_FUSED_ADAM_PLANS = weakref.WeakKeyDictionary()
-# module -> the _ManualStep of its last epoch (LongTailNet._plan_manual_step).
-_MANUAL_STEPS = weakref.WeakKeyDictionary()
-
-
 def _all_finite(tensors):
     """Whether every entry of ``tensors`` is finite, in a few operations.
 
-    The sum of the tensors' 2-norms is finite if every entry is, and
-    infinite or NaN if one is not. It may also overflow for finite entries
-    (above about 1e19 in float32): a false alarm, which the caller's exact
-    check, one tensor at a time, clears. (The largest absolute value,
-    ``ord=inf``, would not overflow, but costs three times as much on a
-    CPU.)
+    The 2-norm of all the entries (``torch.nn.utils.get_total_norm``) is
+    finite if every entry is, and infinite or NaN if one is not. It may also
+    overflow for finite entries (above about 1e19 in float32): a false
+    alarm, which the caller's exact check, one tensor at a time, clears.
     """
     try:
-        norms = torch._foreach_norm(tensors)
+        total = torch.nn.utils.get_total_norm(tensors, norm_type=2.0)
     except (RuntimeError, TypeError):  # say, integer or sparse parameters
         return False  # the caller checks one by one
-    return math.isfinite(torch.stack(norms).sum().item())
+    return math.isfinite(total.item())
 
 
 _ANSI_CODE = re.compile(r"\x1b\[[0-9;]*m")
@@ -655,10 +648,11 @@ _LOOP_METHODS = (
 
 
 # Methods whose work the hand-written training step (LongTailNet's
-# _train_step_manual) does itself: a subclass overriding any of them keeps the
+# _train_step with a plan) does itself: a subclass overriding any of them keeps the
 # autograd step.
 _MANUAL_STEP_METHODS = (
     "infer",
+    "get_loss",
     "_zero_grad_optimizer",
     "_step_optimizer",
     "get_all_learnable_params",
@@ -742,65 +736,48 @@ def _scaled_softmax(logits, scale=1.0):
     return torch.softmax(scale * logits, dim=-1)
 
 
-class _CriterionValueAndGrad:
-    """A criterion's own ``value_and_grad`` (ELM's), in the form the
-    hand-written step calls: ``value_and_grad(outputs, target,
-    sample_weight)``."""
-
-    def __init__(self, criterion):
-        self.criterion = criterion
-
-    def value_and_grad(self, outputs, target, sample_weight=None):
-        logits, embeddings = outputs
-        return self.criterion.value_and_grad(logits, target, embeddings, sample_weight)
-
-    def is_current(self, criterion, dtype, device):
-        return criterion is self.criterion
-
-
 def _group_layout(optimizer):
     return [(id(group), len(group["params"])) for group in optimizer.param_groups]
 
 
-class _ManualStep:
-    """What LongTailNet's hand-written training step uses for one epoch:
-    the module's :class:`MLPBackprop`, the criterion's closed form (or
-    ``None``) and the optimisers, with a :class:`FusedAdamStep` for each once
-    its state exists."""
+class _StepPlan:
+    """What the hand-written training step needs, kept on the net: the
+    module's :class:`~sklearn_lt._fast_step.MLPBackprop` (or
+    :class:`~sklearn_lt._fast_step.EnsembleBackprop`), whether the logits
+    are computed transposed, and the optimisers, with a
+    :class:`~sklearn_lt._fast_step.FusedAdamStep` for each once its state
+    exists."""
 
-    def __init__(self, backprop, closed_form, optimizers):
+    def __init__(self, backprop, optimizers, transposed_logits):
         self.backprop = backprop
-        self.closed_form = closed_form
-        # The softmax cross-entropy losses work on transposed logits when
-        # the classes are few (see sklearn_lt._softmax_ce).
-        # (An ensemble's logits, samples x members x classes, are not.)
-        self.transposed_logits = (
-            isinstance(closed_form, ClosedFormLoss)
-            and not hasattr(backprop, "n_members")
-            and _few_columns(backprop.layers[-1][0].out_features)
-        )
+        self.transposed_logits = transposed_logits
         self.optimizers = optimizers
         self._groups = [_group_layout(o) for o in optimizers]
-        self.plans = [_FUSED_ADAM_PLANS.get(optimizer) for optimizer in optimizers]
+        self.plans = [None] * len(optimizers)
 
     def is_current(self, net):
-        """Whether this still describes ``net``'s module, criterion and
-        optimisers (checked at each epoch instead of planning anew)."""
+        """Whether this still describes ``net``'s module and optimisers
+        (checked at each epoch: a callback may have frozen a layer or added
+        a hook since the plan was made)."""
         optimizers = [getattr(net, name + "_") for name in net._optimizers]
-        if (
-            len(optimizers) != len(self.optimizers)
-            or any(a is not b for a, b in zip(optimizers, self.optimizers))
-            or any(
-                _group_layout(o) != groups
+        return (
+            len(optimizers) == len(self.optimizers)
+            and all(a is b for a, b in zip(optimizers, self.optimizers))
+            and all(
+                _group_layout(o) == groups
                 for o, groups in zip(optimizers, self._groups)
             )
-            or not self.backprop.is_current(net.module_)
-        ):
-            return False
-        if self.closed_form is None:
-            return True
-        first = self.backprop.parameters[0]
-        return self.closed_form.is_current(net.criterion_, first.dtype, first.device)
+            and self.backprop.is_current(net.module_)
+        )
+
+    def accepts(self, X):
+        """Whether the hand-written forward pass takes this batch of inputs
+        (a dense tensor in the parameters' dtype; else autograd's step)."""
+        return (
+            torch.is_tensor(X)
+            and X.dtype == self.backprop.parameters[0].dtype
+            and X.layout == torch.strided
+        )
 
     def step_optimizers(self):
         """``optimizer.step()`` for each optimiser (the fused Adam kernel
@@ -810,11 +787,7 @@ class _ManualStep:
             if plan is not None and plan.is_current(optimizer) and plan.step(optimizer):
                 continue
             optimizer.step()
-            plan = self.plans[index] = FusedAdamStep.plan(optimizer)
-            if plan is None:
-                _FUSED_ADAM_PLANS.pop(optimizer, None)
-            else:
-                _FUSED_ADAM_PLANS[optimizer] = plan
+            self.plans[index] = FusedAdamStep.plan(optimizer)
 
 
 def _members_as_rows(logits, y, sample_weight):
@@ -851,6 +824,20 @@ class LongTailNet(NeuralNetClassifier):
         L2 penalty: ``0.5 * alpha * sum ||W||^2`` over parameters with two or
         more dimensions (weight matrices, not biases) is added to the
         training loss.
+    fast_step : bool, default=True
+        Whether training may take the hand-written step: for the package's
+        own modules (:class:`~sklearn_lt.modules.MLPModule`,
+        :class:`~sklearn_lt.modules.LinearModule`,
+        :class:`~sklearn_lt.modules.EnsembleMLPModule`) the layers are
+        back-propagated by hand, the loss gives its value and gradient in
+        closed form where it has one (``criterion.value_and_grad``), and a
+        fused Adam / AdamW steps without ``Optimizer.step``'s bookkeeping.
+        The result is that of autograd up to float rounding, at about half
+        the cost of a step on small batches. ``False`` trains every batch
+        with autograd (the reference the tests compare against); anything
+        the hand-written step does not reproduce (your own module, dropout,
+        a cosine head, hooks, frozen layers, LBFGS, a subclass overriding
+        the step) takes autograd's step either way.
     **kwargs
         Passed on to :class:`skorch.NeuralNetClassifier`.
 
@@ -882,6 +869,7 @@ class LongTailNet(NeuralNetClassifier):
         iterator_train=TensorBatchIterator,
         iterator_valid=TensorBatchIterator,
         alpha=0.0,
+        fast_step=True,
         **kwargs,
     ):
         super().__init__(
@@ -894,6 +882,7 @@ class LongTailNet(NeuralNetClassifier):
             **kwargs,
         )
         self.alpha = alpha
+        self.fast_step = fast_step
 
     @property
     def _default_callbacks(self):
@@ -997,15 +986,12 @@ class LongTailNet(NeuralNetClassifier):
         history = self.history
         self._set_training(training)
         if training:
-            grad_hooks = hooks["on_grad_computed"]
-            manual = None if fit_params else self._plan_manual_step()
-
-            def step(batch):
-                if manual is not None:
-                    result = self._train_step_manual(batch, manual, grad_hooks)
-                    if result is not None:
-                        return result
-                return self._train_step_fast(batch, grad_hooks, **fit_params)
+            step = partial(
+                self._train_step,
+                plan=None if fit_params else self._current_step_plan(),
+                grad_hooks=hooks["on_grad_computed"],
+                **fit_params,
+            )
         else:
             step = partial(step_fn, **fit_params)
 
@@ -1053,77 +1039,169 @@ class LongTailNet(NeuralNetClassifier):
         history.record(prefix + "_batch_count", batch_count)
         return None
 
-    def _train_step_fast(self, batch, grad_hooks, **fit_params):
-        """skorch's ``train_step`` without its per-batch bookkeeping.
+    def _train_step(self, batch, plan, grad_hooks, **fit_params):
+        """One training step: the net's only one.
 
-        The closure (zero the gradients, forward, loss, backward, notify
-        ``on_grad_computed``) and the optimiser steps are skorch's; the
-        result is the first evaluation of the closure, as skorch's
+        With a :class:`_StepPlan` (see :meth:`_current_step_plan`) and a
+        dense batch, the module's layers are run and back-propagated by hand
+        and the criterion is asked for its value and gradients
+        (``criterion.value_and_grad``, the step protocol of
+        :mod:`sklearn_lt.losses`); where it has no closed form (``None``),
+        autograd differentiates the loss with respect to the module's
+        outputs, in the same step. Without a plan, the step is skorch's
+        (forward, loss and backward through autograd, inside the
+        optimiser's closure). Either way: the same loss, gradients (up to
+        float rounding), ``on_grad_computed`` calls and optimiser steps, and
+        as result the first evaluation, as skorch's
         ``FirstStepAccumulator`` keeps.
         """
         Xi, yi = unpack_data(batch)
+        X, sample_weight = Xi, None
+        if isinstance(Xi, Mapping) and set(Xi) == {"X", "sample_weight"}:
+            X, sample_weight = Xi["X"], Xi["sample_weight"]
+        if plan is None or isinstance(X, Mapping) or not plan.accepts(X):
+            return self._autograd_step(batch, Xi, yi, grad_hooks, **fit_params)
+
+        backprop = plan.backprop
+        outputs, saved = backprop.forward(
+            X, requires_grad=False, transposed_logits=plan.transposed_logits
+        )
+        y_pred = outputs[0] if len(outputs) == 1 else tuple(outputs)
+        answer = self._closed_form_loss(outputs, yi, sample_weight)
+        if answer is None:
+            # Autograd for the loss (with respect to the module's outputs).
+            leaves = [output.detach().requires_grad_() for output in outputs]
+            loss = self._data_loss(
+                leaves[0] if len(leaves) == 1 else tuple(leaves), yi, X=Xi
+            )
+            output_grads = torch.autograd.grad(
+                loss, leaves, allow_unused=True, materialize_grads=True
+            )
+        else:
+            loss, output_grads = answer
+        alpha = float(self.alpha)
+        grads = backprop.backward(saved, *output_grads, alpha=alpha)
+        # Every optimised parameter is one of the module's (see
+        # _plan_step): setting .grad is zero_grad(set_to_none=True)
+        # followed by autograd's accumulation into an empty .grad.
+        for param, grad in zip(backprop.parameters, grads):
+            param.grad = grad
+        loss = loss.detach()
+        if alpha:
+            # The penalty's value; its gradient is in the weights' above.
+            loss = torch.add(loss, squared_norm(backprop.weights), alpha=0.5 * alpha)
+        if grad_hooks:
+            self._notify_grad_computed(batch, grad_hooks)
+        plan.step_optimizers()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _closed_form_loss(self, outputs, yi, sample_weight):
+        """``criterion.value_and_grad`` on the module's outputs: ``(loss,
+        output gradients)``, or ``None`` where the criterion has no closed
+        form for them."""
+        if not (isinstance(yi, torch.Tensor) and yi.device == outputs[0].device):
+            yi = to_tensor(yi, device=self.device)
+        if sample_weight is not None:
+            sample_weight = to_tensor(sample_weight, device=self.device)
+        logits = outputs[0]
+        embeddings = outputs[1] if len(outputs) > 1 else None
+        members = logits.ndim == 3
+        if members:
+            if embeddings is not None:
+                return None  # each member's own batch: get_loss's loop
+            # An ensemble's logits (samples, members, classes): the loss of
+            # every member's rows, as get_loss computes it.
+            logits, yi, sample_weight = _members_as_rows(logits, yi, sample_weight)
+        with torch.no_grad():
+            answer = self.criterion_.value_and_grad(
+                logits, yi, embeddings, sample_weight
+            )
+        if answer is None:
+            return None
+        loss, grads = answer
+        if members:
+            grads = (grads[0].view(outputs[0].shape),)
+        return loss, grads
+
+    def _autograd_step(self, batch, Xi, yi, grad_hooks, **fit_params):
+        """The step through autograd: skorch's ``train_step`` (the closure
+        of zeroing the gradients, forward, loss with the penalty, backward
+        and ``on_grad_computed``, and the optimiser steps), without its
+        per-batch bookkeeping."""
         result = {}
 
         def closure():
             self._zero_grad_optimizer()
             y_pred = self.infer(Xi, **fit_params)
-            self._defer_penalty_, self._penalty_deferred_ = True, False
-            try:
-                loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-            finally:
-                self._defer_penalty_ = False
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
             loss.backward()
-            if self._penalty_deferred_:
-                loss = self._add_penalty_gradient(loss)
             if not result:
                 result["loss"], result["y_pred"] = loss, y_pred
             if grad_hooks:
-                named = TeeGenerator(self.get_all_learnable_params())
-                for cb in grad_hooks:
-                    cb.on_grad_computed(
-                        self, named_parameters=named, batch=batch, training=True
-                    )
+                self._notify_grad_computed(batch, grad_hooks)
             return loss
 
         self._step_optimizer(closure)
         return result
 
-    # Whether the training step may back-propagate by hand through the
-    # package's own modules (sklearn_lt._fast_step); False keeps autograd
-    # (the reference the tests compare against).
+    def _notify_grad_computed(self, batch, grad_hooks):
+        with torch.enable_grad():
+            named = TeeGenerator(self.get_all_learnable_params())
+            for cb in grad_hooks:
+                cb.on_grad_computed(
+                    self, named_parameters=named, batch=batch, training=True
+                )
+
+    # Kept for tests/test_ensemble.py, which switches it off; fast_step=False
+    # is the public switch.
     _manual_backprop = True
 
-    def _plan_manual_step(self):
-        """A :class:`_ManualStep` for this epoch, or ``None`` (autograd's step).
+    def _current_step_plan(self):
+        """The hand-written step's :class:`_StepPlan` for this epoch, or
+        ``None`` (autograd's step).
 
-        ``None`` unless the net is the plain case the hand-written step
-        reproduces: one module that :meth:`MLPBackprop.plan` knows, a
-        criterion without trainable parameters, optimisers that evaluate
-        their closure once and hold only the module's parameters, no
-        overridden step machinery, grad mode on, no autocast and no anomaly
-        detection.
+        Planned when the net is first trained after (re-)initialising its
+        module, criterion or optimiser, and kept on the net while it still
+        holds (a callback may freeze a layer or add a hook between epochs:
+        the plan is then made again). Global modes that autograd's step
+        would honour (grad mode off, autocast, anomaly detection) give
+        autograd's step for the epoch.
         """
         if (
-            not self._manual_backprop
-            or list(self._modules) != ["module"]
-            or any(
-                getattr(type(self), name) is not getattr(LongTailNet, name)
-                for name in _MANUAL_STEP_METHODS
-            )
+            not self.fast_step
+            or not self._manual_backprop
             or not torch.is_grad_enabled()
             or torch.is_autocast_enabled()
             or torch.is_anomaly_enabled()
         ):
             return None
-        for name in self._criteria:
-            criterion = getattr(self, name + "_")
-            if isinstance(criterion, torch.nn.Module) and any(
-                p.requires_grad for p in criterion.parameters()
-            ):
-                return None
-        cached = _MANUAL_STEPS.get(self.module_)
-        if cached is not None and cached.is_current(self):
-            return cached
+        plan = self.__dict__.get("_step_plan")
+        if plan is not None and plan.is_current(self):
+            return plan
+        plan = self._step_plan = self._plan_step()
+        return plan
+
+    def _plan_step(self):
+        """A :class:`_StepPlan`, or ``None`` unless the net is the plain case
+        the hand-written step reproduces: one module that
+        :meth:`MLPBackprop.plan` knows, one criterion without trainable
+        parameters, optimisers that evaluate their closure once and hold
+        only the module's parameters, and no overridden step machinery."""
+        if (
+            list(self._modules) != ["module"]
+            or self._criteria != ["criterion"]
+            or any(
+                getattr(type(self), name) is not getattr(LongTailNet, name)
+                for name in _MANUAL_STEP_METHODS
+            )
+        ):
+            return None
+        criterion = self.criterion_
+        if not hasattr(criterion, "value_and_grad") or (
+            isinstance(criterion, torch.nn.Module)
+            and any(p.requires_grad for p in criterion.parameters())
+        ):
+            return None
         backprop = MLPBackprop.plan(self.module_)
         if backprop is None:
             return None
@@ -1136,130 +1214,41 @@ class LongTailNet(NeuralNetClassifier):
                 for p in group["params"]
             ):
                 return None
-        closed_form = None
-        if type(self).get_loss is LongTailNet.get_loss and self._criteria == [
-            "criterion"
-        ]:
-            criterion, first = self.criterion_, backprop.parameters[0]
-            if not backprop.return_embeddings and affine_terms(criterion) is not None:
-                closed_form = ClosedFormLoss(criterion, first.dtype, first.device)
-            elif backprop.return_embeddings and type(criterion) is ELMLoss:
-                closed_form = _CriterionValueAndGrad(criterion)
-        manual = _MANUAL_STEPS[self.module_] = _ManualStep(
-            backprop, closed_form, optimizers
+        # The softmax cross-entropy losses work on transposed logits when the
+        # classes are few (sklearn_lt.losses._cross_entropy); an ensemble's
+        # logits (samples x members x classes) and a module that also returns
+        # embeddings keep the usual layout.
+        transposed = (
+            not hasattr(backprop, "n_members")
+            and not backprop.return_embeddings
+            and _few_columns(backprop.layers[-1][0].out_features)
         )
-        return manual
+        return _StepPlan(backprop, optimizers, transposed)
 
-    def _train_step_manual(self, batch, manual, grad_hooks):
-        """:meth:`_train_step_fast` with the layers back-propagated by hand.
+    def initialize_module(self):
+        self._forget_step()
+        return super().initialize_module()
 
-        The same loss, gradients (up to float rounding), callback calls and
-        optimiser steps as the autograd step. :class:`MLPBackprop` does the
-        layers; the softmax cross-entropy losses give their value and
-        gradient in closed form (:class:`~sklearn_lt._softmax_ce.ClosedFormLoss`,
-        with the penalty ``alpha`` added here as ``get_loss`` does), any
-        other criterion is differentiated by autograd with respect to the
-        module's outputs only; a fused Adam / AdamW steps through
-        :class:`FusedAdamStep`. Returns ``None`` for a batch it cannot take
-        (the caller uses the autograd step).
-        """
-        Xi, yi = unpack_data(batch)
-        X = Xi
-        sample_weight = None
-        if isinstance(X, Mapping):
-            if set(X) != {"X", "sample_weight"}:
-                return None
-            X, sample_weight = X["X"], X["sample_weight"]
-        backprop, closed_form = manual.backprop, manual.closed_form
-        if (
-            not torch.is_tensor(X)
-            or X.dtype != backprop.parameters[0].dtype
-            or X.layout != torch.strided  # a sparse batch: autograd's step
-        ):
-            return None
-        if closed_form is not None:
-            with torch.no_grad():
-                result = self._closed_form_step(
-                    manual, X, yi, sample_weight, batch, grad_hooks
-                )
-            if result is not None:
-                return result
-        # Autograd for the loss (with respect to the module's outputs) only.
-        outputs, saved = backprop.forward(X)
-        y_pred = outputs[0] if len(outputs) == 1 else tuple(outputs)
-        self._defer_penalty_, self._penalty_deferred_ = True, False
-        try:
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        finally:
-            self._defer_penalty_ = False
-        output_grads = torch.autograd.grad(
-            loss, outputs, allow_unused=True, materialize_grads=True
-        )
-        return self._finish_manual_step(
-            manual,
-            loss,
-            output_grads,
-            saved,
-            self._penalty_deferred_,
-            y_pred,
-            batch,
-            grad_hooks,
-        )
+    def initialize_criterion(self):
+        self._forget_step()
+        return super().initialize_criterion()
 
-    def _closed_form_step(self, manual, X, yi, sample_weight, batch, grad_hooks):
-        """The hand-written step with the criterion's closed form (under
-        ``torch.no_grad``), or ``None`` if the criterion declines the batch."""
-        outputs, saved = manual.backprop.forward(
-            X, requires_grad=False, transposed_logits=manual.transposed_logits
-        )
-        if sample_weight is not None:
-            sample_weight = to_tensor(sample_weight, device=self.device)
-        if not (isinstance(yi, torch.Tensor) and yi.device == X.device):
-            yi = to_tensor(yi, device=self.device)
-        rows = outputs
-        if hasattr(manual.backprop, "n_members"):
-            # An ensemble's logits (samples, members, classes): the loss of
-            # every member's rows, as get_loss computes it.
-            rows, yi, sample_weight = _members_as_rows(outputs[0], yi, sample_weight)
-            rows = [rows]
-        value_and_grad = manual.closed_form.value_and_grad(rows, yi, sample_weight)
-        if value_and_grad is None:
-            return None
-        loss, output_grads = value_and_grad
-        if rows is not outputs:
-            output_grads = [output_grads[0].view(outputs[0].shape)]
-        y_pred = outputs[0] if len(outputs) == 1 else tuple(outputs)
-        penalty = bool(self.alpha)
-        return self._finish_manual_step(
-            manual, loss, output_grads, saved, penalty, y_pred, batch, grad_hooks
-        )
+    def initialize_optimizer(self, *args, **kwargs):
+        self._forget_step()
+        return super().initialize_optimizer(*args, **kwargs)
 
-    def _finish_manual_step(
-        self, manual, loss, output_grads, saved, penalty, y_pred, batch, grad_hooks
-    ):
-        """Back-propagate the outputs' gradients, add the penalty, call the
-        gradient hooks and step the optimisers."""
-        backprop = manual.backprop
-        alpha = float(self.alpha) if penalty else 0.0
-        grads = backprop.backward(saved, *output_grads, alpha=alpha)
-        # Every optimised parameter is one of the module's (see
-        # _plan_manual_step): setting .grad is zero_grad(set_to_none=True)
-        # followed by autograd's accumulation into an empty .grad.
-        for param, grad in zip(backprop.parameters, grads):
-            param.grad = grad
-        loss = loss.detach()
-        if alpha:
-            # The penalty's value; its gradient is in the weights' above.
-            loss = torch.add(loss, squared_norm(backprop.weights), alpha=0.5 * alpha)
-        if grad_hooks:
-            with torch.enable_grad():
-                named = TeeGenerator(self.get_all_learnable_params())
-                for cb in grad_hooks:
-                    cb.on_grad_computed(
-                        self, named_parameters=named, batch=batch, training=True
-                    )
-        manual.step_optimizers()
-        return {"loss": loss, "y_pred": y_pred}
+    def _forget_step(self):
+        """Drop what was planned for the components being re-initialised."""
+        self.__dict__.pop("_step_plan", None)
+        self.__dict__.pop("_weight_matrix_cache", None)
+
+    def __getstate__(self):
+        # The step plan and the weight-matrix list are rebuilt on demand:
+        # neither pickled nor deep-copied.
+        state = super().__getstate__()
+        state.pop("_step_plan", None)
+        state.pop("_weight_matrix_cache", None)
+        return state
 
     def initialize(self):
         # A clear error for device="cuda" without CUDA, instead of torch's
@@ -1318,6 +1307,15 @@ class LongTailNet(NeuralNetClassifier):
         return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = self._data_loss(y_pred, y_true, X=X)
+        if training and self.alpha:
+            loss = loss + 0.5 * self.alpha * self._penalty()
+        return loss
+
+    def _data_loss(self, y_pred, y_true, X=None):
+        """The criterion's loss (without the penalty ``alpha``), with the
+        sample weights, embeddings and ensemble members routed as
+        :meth:`get_loss` documents."""
         sample_weight = None
         if isinstance(X, Mapping) and "sample_weight" in X:
             sample_weight = to_tensor(X["sample_weight"], device=self.device)
@@ -1335,7 +1333,7 @@ class LongTailNet(NeuralNetClassifier):
         if y_pred.ndim == 3:  # members with embeddings: each member's own batch
             members = range(y_pred.shape[1])
             loss = sum(
-                self.get_loss((y_pred[:, j], embeddings[:, j]), y_true, X=X)
+                self._data_loss((y_pred[:, j], embeddings[:, j]), y_true, X=X)
                 for j in members
             ) / len(members)
         elif getattr(self.criterion_, "uses_embeddings", False):
@@ -1347,12 +1345,6 @@ class LongTailNet(NeuralNetClassifier):
             loss = self.criterion_(y_pred, embeddings, y_true, **kwargs)
         else:
             loss = self.criterion_(y_pred, y_true, **kwargs)
-        if training and self.alpha:
-            if getattr(self, "_defer_penalty_", False):
-                # The fast training step adds the penalty's gradient itself.
-                self._penalty_deferred_ = True
-                return loss
-            loss = loss + 0.5 * self.alpha * self._penalty()
         return loss
 
     def _penalty(self):
@@ -1363,37 +1355,16 @@ class LongTailNet(NeuralNetClassifier):
             if param.requires_grad
         )
 
-    def _add_penalty_gradient(self, loss):
-        """Add the L2 penalty to ``loss`` (value only) and to the gradients.
-
-        The same numbers as back-propagating ``loss + 0.5 * alpha * sum
-        ||W||^2`` (the gradient ``alpha * W`` is rounded, then added, as
-        autograd does), without building and walking its graph on every
-        batch.
-        """
-        matrices = [p for p in self._weight_matrices() if p.requires_grad]
-        with torch.no_grad():
-            value = loss.detach() + 0.5 * self.alpha * self._penalty()
-            if not matrices:
-                return value
-            penalty_grads = torch._foreach_mul(matrices, self.alpha)
-            for param, grad in zip(matrices, penalty_grads):
-                if param.grad is None:
-                    param.grad = grad
-                else:
-                    param.grad.add_(grad)
-        return value
-
     def _weight_matrices(self):
-        """The module's parameters with two or more dimensions (cached per
-        module, outside the net so that it is not pickled: collecting them
+        """The module's parameters with two or more dimensions (kept on the
+        net until the module is re-initialised, not pickled: collecting them
         walks every submodule)."""
         module = self.module_
-        matrices = _WEIGHT_MATRICES.get(module)
-        if matrices is None:
-            matrices = [p for p in module.parameters() if p.ndim > 1]
-            _WEIGHT_MATRICES[module] = matrices
-        return matrices
+        cached = self.__dict__.get("_weight_matrix_cache")
+        if cached is None or cached[0] is not module:
+            cached = (module, [p for p in module.parameters() if p.ndim > 1])
+            self._weight_matrix_cache = cached
+        return cached[1]
 
     # Optimisers with a fused implementation (one kernel for all parameters
     # instead of a handful of operations per parameter tensor): used by

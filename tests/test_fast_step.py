@@ -10,9 +10,10 @@ import torch
 from skorch.callbacks import Callback, GradientNormClipping
 from torch import nn
 
-from sklearn_lt import _fast_step
+from sklearn_lt import LinearMarginClassifier, MLPMarginClassifier, _fast_step
 from sklearn_lt._fast_step import FusedAdamStep, MLPBackprop, squared_norm
 from sklearn_lt.losses import (
+    BalancedSoftmaxLoss,
     CrossEntropyLoss,
     ELMLoss,
     FocalLoss,
@@ -229,11 +230,55 @@ def test_fused_adam_plan_refuses_what_it_does_not_reproduce():
     assert plan.step(fused) is False  # a parameter without a gradient
 
 
+def test_fused_kernel_check_finds_the_kernels_of_this_torch():
+    # The suite runs on a torch that has them (setup.cfg's floor); the
+    # fallback is tested below by forcing the check off.
+    assert _fast_step.fused_adam_kernels_available()
+
+
+def test_without_the_private_kernels_the_public_step_runs(monkeypatch):
+    monkeypatch.setattr(_fast_step, "fused_adam_kernels_available", lambda: False)
+    p = torch.zeros(3, requires_grad=True)
+    p.grad = torch.ones(3)
+    optimizer = torch.optim.Adam([p], fused=True)
+    optimizer.step()
+    assert FusedAdamStep.plan(optimizer) is None
+
+
+@pytest.mark.parametrize(
+    "optimizer_class, kwargs",
+    [(torch.optim.Adam, {}), (torch.optim.AdamW, {"weight_decay": 0.05})],
+)
+def test_groups_without_the_decoupled_key_follow_the_optimizer_class(
+    optimizer_class, kwargs
+):
+    # Older torch has no "decoupled_weight_decay" key in AdamW's groups:
+    # AdamW must still take AdamW's kernel, not become Adam.
+    (params, reference), (copies, optimizer) = _two_optimisers(
+        optimizer_class, lr=0.05, **kwargs
+    )
+    plan = None
+    for _ in range(3):
+        for p, c in zip(params, copies):
+            p.grad, c.grad = torch.ones_like(p), torch.ones_like(c)
+        reference.step()
+        if plan is None:
+            optimizer.step()  # (this torch's step() needs the key)
+            for group in optimizer.param_groups:
+                del group["decoupled_weight_decay"]
+            plan = FusedAdamStep.plan(optimizer)
+        else:
+            assert plan.step(optimizer)
+    for p, c in zip(params, copies):
+        torch.testing.assert_close(c, p, rtol=0, atol=0)
+
+
 # --------------------------------------------------------------------------
 # LongTailNet with the hand-written step
 # --------------------------------------------------------------------------
-class AutogradStepNet(LongTailNet):
-    _manual_backprop = False
+def AutogradStepNet(*args, **kwargs):  # noqa: N802 (used as a class)
+    """The public switch off: every step autograd's."""
+    return LongTailNet(*args, fast_step=False, **kwargs)
 
 
 class SkorchLoopNet(LongTailNet):
@@ -278,7 +323,16 @@ def _count_manual_steps(monkeypatch):
         calls["adam"] += 1
         return step(self, *args, **kwargs)
 
+    ensemble_backward = _fast_step.EnsembleBackprop.backward
+
+    def counted_ensemble_backward(self, *args, **kwargs):
+        calls["backward"] += 1
+        return ensemble_backward(self, *args, **kwargs)
+
     monkeypatch.setattr(_fast_step.MLPBackprop, "backward", counted_backward)
+    monkeypatch.setattr(
+        _fast_step.EnsembleBackprop, "backward", counted_ensemble_backward
+    )
     monkeypatch.setattr(_fast_step.FusedAdamStep, "step", counted_step)
     return calls
 
@@ -405,3 +459,93 @@ def test_elm_batch_of_one_row_falls_back_to_autograd_within_the_step(monkeypatch
     fast = _fit(LongTailNet, X, y, **kwargs)
     assert calls["backward"] == 4 * 7
     _assert_close_fits(fast, _fit(SkorchLoopNet, X, y, **kwargs))
+
+
+# --------------------------------------------------------------------------
+# The public switch: the loss x optimiser matrix both ways
+# --------------------------------------------------------------------------
+_LOSS_SETTINGS = {
+    "ce": {"criterion": CrossEntropyLoss},
+    "logit_adjusted": {"criterion": LogitAdjustedLoss},
+    "balanced_softmax": {"criterion": BalancedSoftmaxLoss},
+    "ldam": {"criterion": LDAMLoss, "criterion__scale": 5.0},
+    "vs": {"criterion": VSLoss},
+    "focal": {"criterion": FocalLoss},  # no closed form: autograd in the step
+    "elm": {"criterion": ELMLoss, "module__return_embeddings": True},
+}
+_OPTIMIZER_SETTINGS = {
+    "adam": {"optimizer": torch.optim.Adam},
+    "adamw": {"optimizer": torch.optim.AdamW, "optimizer__weight_decay": 0.05},
+    "sgd": {"optimizer": torch.optim.SGD, "optimizer__momentum": 0.9, "lr": 0.05},
+    "rmsprop": {"optimizer": torch.optim.RMSprop, "lr": 0.005},
+}
+
+
+@pytest.mark.parametrize("optimizer", sorted(_OPTIMIZER_SETTINGS))
+@pytest.mark.parametrize("loss", sorted(_LOSS_SETTINGS))
+def test_fast_step_on_and_off_give_the_same_parameters(monkeypatch, loss, optimizer):
+    X, y = _data()
+    weights = np.linspace(0.2, 1.0, len(y)).astype(np.float32)
+    kwargs = {
+        **_LOSS_SETTINGS[loss],
+        **_OPTIMIZER_SETTINGS[optimizer],
+        "max_epochs": 2,  # 12 steps
+    }
+    calls = _count_manual_steps(monkeypatch)
+    off = _fit(
+        LongTailNet, {"X": X, "sample_weight": weights}, y, fast_step=False, **kwargs
+    )
+    assert calls["backward"] == 0
+    on = _fit(
+        LongTailNet, {"X": X, "sample_weight": weights}, y, fast_step=True, **kwargs
+    )
+    assert calls["backward"] == 12
+    if optimizer in ("adam", "adamw"):
+        assert calls["adam"] == 11  # the first step creates the state
+    _assert_close_fits(on, off)
+
+
+@pytest.mark.parametrize("loss", sorted(_LOSS_SETTINGS))
+def test_forced_fallback_of_the_fused_kernels_gives_the_same_fit(monkeypatch, loss):
+    X, y = _data()
+    kwargs = {**_LOSS_SETTINGS[loss], "optimizer": torch.optim.AdamW}
+    direct = _fit(LongTailNet, X, y, **kwargs)
+    calls = _count_manual_steps(monkeypatch)
+    monkeypatch.setattr(_fast_step, "fused_adam_kernels_available", lambda: False)
+    public = _fit(LongTailNet, X, y, **kwargs)
+    assert calls["backward"] == 24 and calls["adam"] == 0
+    _assert_close_fits(direct, public, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    "estimator, hand_written",
+    [
+        (MLPMarginClassifier(hidden_layer_sizes=(8,), max_epochs=5), True),
+        (MLPMarginClassifier(loss="elm", hidden_layer_sizes=(8,), max_epochs=5), True),
+        (
+            MLPMarginClassifier(
+                loss="vs", reweight="drw", hidden_layer_sizes=(8,), max_epochs=5
+            ),
+            True,
+        ),
+        (MLPMarginClassifier(loss="focal", ensemble_size=3, max_epochs=5), True),
+        # LDAM's cosine head has no hand-written backward: autograd both ways.
+        (
+            MLPMarginClassifier(loss="ldam", hidden_layer_sizes=(8,), max_epochs=5),
+            False,
+        ),
+        (LinearMarginClassifier(solver="adam", loss="vs", max_epochs=5), True),
+    ],
+    ids=["mlp-la", "mlp-elm", "mlp-vs-drw", "ensemble-focal", "mlp-ldam", "linear-vs"],
+)
+def test_estimator_fast_step_switch_gives_the_same_model(
+    monkeypatch, estimator, hand_written
+):
+    X, y = _data(n=120)
+    y = np.where(np.arange(len(y)) % 7 == 0, 2, y % 2)
+    calls = _count_manual_steps(monkeypatch)
+    on = estimator.set_params(random_state=0, batch_size=32).fit(X, y)
+    on_proba, n_on = on.predict_proba(X), calls["backward"]
+    off = estimator.set_params(fast_step=False).fit(X, y)
+    assert (n_on > 0) == hand_written and calls["backward"] == n_on
+    np.testing.assert_allclose(off.predict_proba(X), on_proba, rtol=1e-4, atol=1e-6)

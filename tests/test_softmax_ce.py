@@ -1,4 +1,5 @@
-"""The closed-form softmax cross-entropy losses (sklearn_lt._softmax_ce).
+"""The closed form of the softmax cross-entropy losses
+(sklearn_lt.losses._cross_entropy and each loss's value_and_grad).
 
 References: a hand-computed two-class example, and autograd through the loss
 modules themselves (whose values are checked against the published formulas
@@ -11,11 +12,6 @@ import numpy as np
 import pytest
 import torch
 
-from sklearn_lt._softmax_ce import (
-    ClosedFormLoss,
-    affine_terms,
-    softmax_ce_value_and_grad,
-)
 from sklearn_lt.losses import (
     BalancedSoftmaxLoss,
     CrossEntropyLoss,
@@ -25,6 +21,7 @@ from sklearn_lt.losses import (
     LogitAdjustedLoss,
     VSLoss,
 )
+from sklearn_lt.losses._cross_entropy import softmax_ce_value_and_grad
 
 COUNTS = np.array([50, 20, 8, 3, 1, 30, 2, 9, 4, 6, 7, 5, 3, 2, 1, 1, 9, 9, 20, 3])
 CLOSED_FORM = [
@@ -49,9 +46,7 @@ def test_logit_adjustment_by_hand():
     # adjusted softmax is the prior [1/4, 3/4]; target 1: loss -ln(3/4).
     criterion = LogitAdjustedLoss([1, 3])
     logits = torch.zeros(1, 2, dtype=torch.float64)
-    loss, grad = softmax_ce_value_and_grad(
-        logits, torch.tensor([1]), *affine_terms(criterion)
-    )
+    loss, (grad,) = criterion.value_and_grad(logits, torch.tensor([1]))
     assert float(loss) == pytest.approx(-math.log(0.75), rel=1e-12)
     np.testing.assert_allclose(grad.numpy(), [[0.25, -0.25]], rtol=1e-12)
 
@@ -77,13 +72,8 @@ def test_value_and_gradient_equal_autograd_through_the_module(
     expected = criterion(logits, target, sample_weight=sample_weight)
     (expected_grad,) = torch.autograd.grad(expected, logits)
 
-    loss, grad = softmax_ce_value_and_grad(
-        logits.detach(),
-        target,
-        *affine_terms(criterion),
-        class_weight=criterion.weight,
-        sample_weight=sample_weight,
-        reduction=reduction,
+    loss, (grad,) = criterion.value_and_grad(
+        logits.detach(), target, sample_weight=sample_weight
     )
     assert grad.shape == logits.shape
     np.testing.assert_allclose(float(loss), float(expected.detach()), rtol=1e-12)
@@ -97,9 +87,9 @@ def test_float32_is_close_to_the_float64_result(n_classes):
     generator = torch.Generator().manual_seed(0)
     logits = 5 * torch.randn(64, n_classes, dtype=torch.float64, generator=generator)
     target = torch.randint(0, n_classes, (64,), generator=generator)
-    terms = affine_terms(LDAMLoss(COUNTS[:n_classes]))
-    loss64, grad64 = softmax_ce_value_and_grad(logits, target, *terms)
-    loss32, grad32 = softmax_ce_value_and_grad(logits.float(), target, *terms)
+    criterion = LDAMLoss(COUNTS[:n_classes])
+    loss64, (grad64,) = criterion.value_and_grad(logits, target)
+    loss32, (grad32,) = criterion.value_and_grad(logits.float(), target)
     assert grad32.dtype == torch.float32 and loss32.dtype == torch.float32
     np.testing.assert_allclose(float(loss32), float(loss64), rtol=1e-5)
     np.testing.assert_allclose(grad32.numpy(), grad64.numpy(), atol=1e-6)
@@ -124,34 +114,59 @@ def test_all_zero_sample_weights_give_zero_loss_and_gradient():
     assert not grad.any()
 
 
-def test_losses_without_a_closed_form_are_refused():
-    assert affine_terms(FocalLoss(COUNTS[:3])) is None
-    assert affine_terms(ELMLoss(COUNTS[:3])) is None
-    assert affine_terms(LogitAdjustedLoss(COUNTS[:3], reduction="none")) is None
-    assert affine_terms(torch.nn.CrossEntropyLoss()) is None
-    assert affine_terms(LogitAdjustedLoss()) is None  # no counts yet
+def test_losses_without_a_closed_form_answer_none():
+    logits = torch.randn(5, 3, dtype=torch.float64)
+    target = torch.tensor([0, 1, 2, 0, 1])
+    embeddings = torch.randn(5, 4, dtype=torch.float64)
+    assert FocalLoss(COUNTS[:3]).value_and_grad(logits, target) is None
+    none = LogitAdjustedLoss(COUNTS[:3], reduction="none")
+    assert none.value_and_grad(logits, target) is None
+    half = LDAMLoss(COUNTS[:3]).value_and_grad(logits.half(), target)
+    assert half is None
+    # ELM has one, with embeddings (test_losses.py checks its values).
+    assert ELMLoss(COUNTS[:3]).value_and_grad(logits, target, embeddings) is not None
 
 
-def test_closed_form_loss_follows_replaced_class_weights():
+def test_closed_form_without_counts_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="has no class_counts"):
+        LogitAdjustedLoss().value_and_grad(torch.zeros(2, 3), torch.tensor([0, 1]))
+    # Cross-entropy does not need them.
+    loss, _ = CrossEntropyLoss().value_and_grad(torch.zeros(2, 3), torch.tensor([0, 1]))
+    assert float(loss) == pytest.approx(math.log(3.0))
+
+
+def _assert_matches_autograd(criterion, logits, target):
+    logits = logits.detach().requires_grad_()
+    expected = criterion(logits, target)
+    (expected_grad,) = torch.autograd.grad(expected, logits)
+    loss, (grad,) = criterion.value_and_grad(logits.detach(), target)
+    np.testing.assert_allclose(float(loss), float(expected.detach()), rtol=1e-12)
+    np.testing.assert_allclose(grad.numpy(), expected_grad.numpy(), rtol=1e-10)
+
+
+def test_closed_form_follows_replaced_class_weights():
     criterion = LogitAdjustedLoss(COUNTS[:4])
-    closed = ClosedFormLoss(criterion, torch.float64, torch.device("cpu"))
-    logits = torch.randn(10, 4, dtype=torch.float64, requires_grad=True)
+    logits = torch.randn(10, 4, dtype=torch.float64)
     target = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3, 0, 0])
     for weight in (None, torch.tensor([1.0, 2.0, 3.0, 4.0]), None):
         criterion.set_weight(weight)  # what deferred re-weighting does
-        expected = criterion(logits, target)
-        (expected_grad,) = torch.autograd.grad(expected, logits)
-        loss, grad = closed(logits.detach(), target)
-        np.testing.assert_allclose(float(loss), float(expected.detach()), rtol=1e-12)
-        np.testing.assert_allclose(grad.numpy(), expected_grad.numpy(), rtol=1e-10)
+        _assert_matches_autograd(criterion, logits, target)
 
 
-def test_closed_form_loss_is_current_only_for_the_same_terms():
+def test_closed_form_follows_changed_terms():
+    # The converted terms are kept between calls: a changed hyper-parameter,
+    # new buffers or buffers changed in place must not give stale results.
+    logits = torch.randn(10, 4, dtype=torch.float64)
+    target = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3, 0, 0])
     criterion = LDAMLoss(COUNTS[:4])
-    cpu = torch.device("cpu")
-    closed = ClosedFormLoss(criterion, torch.float32, cpu)
-    assert closed.is_current(criterion, torch.float32, cpu)
-    assert not closed.is_current(criterion, torch.float64, cpu)
-    assert not closed.is_current(LDAMLoss(COUNTS[:4]), torch.float32, cpu)
+    first, _ = criterion.value_and_grad(logits, target)
     criterion.scale = 10.0
-    assert not closed.is_current(criterion, torch.float32, cpu)
+    _assert_matches_autograd(criterion, logits, target)
+    assert float(criterion.value_and_grad(logits, target)[0]) != float(first)
+    other = LDAMLoss(COUNTS[4:8], max_margin=0.3)
+    criterion.load_state_dict(other.state_dict())  # copies in place
+    _assert_matches_autograd(criterion, logits, target)
+    vs = VSLoss(COUNTS[:4])
+    vs.value_and_grad(logits, target)
+    vs.additive = vs.additive * 2.0
+    _assert_matches_autograd(vs, logits, target)
