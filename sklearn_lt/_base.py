@@ -24,7 +24,6 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from skorch.callbacks import Callback
 
 from .losses import LOSSES, get_loss_class
 from .net import (
@@ -245,18 +244,10 @@ def _check_finite_output(values, X, what, offset=0, total=None):
     return values
 
 
-class _GivenClassCounts(Callback):
-    """Stands in for :class:`~sklearn_lt.net.ClassCountSetter` in the net of
-    ``fit``: the estimator has set ``criterion__class_counts`` from the
-    weighted counts, which the net, seeing only scaled weights, cannot
-    recount."""
-
-
 class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
     """Shared fit/predict logic; see LinearMarginClassifier / MLPMarginClassifier."""
 
     _parameter_constraints = dict(_COMMON_CONSTRAINTS)
-    _minibatch = True  # subclasses on a full-batch solver override
 
     # -- hooks for subclasses ------------------------------------------------
     def _module_spec(self, n_features, n_classes):
@@ -623,39 +614,62 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             return float(_AUTO_ALPHA_MAX * ratio**2)
         return float(self.alpha)
 
-    def _build_net(self, n_samples, n_features, seed):
+    def _build_net(self, n_samples, n_features, seed=None, incremental=False):
+        """The net of ``fit`` or, with ``incremental``, of ``partial_fit``
+        (one epoch a call, no held-out split, early stopping or schedule;
+        see :meth:`partial_fit`). ``n_samples`` sets the "auto" penalty."""
         n_classes = self.classes_.size
         self.alpha_ = self._penalty(n_samples)
-        net_kwargs, reweight_epoch = self._training_spec(n_samples)
+        if incremental:
+            net_kwargs, reweight_epoch = self._incremental_training_spec(n_samples)
+            callbacks, train_split = [], None
+        else:
+            net_kwargs, reweight_epoch = self._training_spec(n_samples)
+            callbacks = list(self._extra_callbacks(seed))
+            schedule = self._lr_schedule()
+            if schedule is not None:
+                callbacks.append(("lr_scheduler", lr_scheduler_callback(schedule)))
+            train_split = self._train_split(seed)
         # A class declared to partial_fit but not seen yet (count 0, e.g. in
         # a loaded model) gets finite margins and priors (_loss_counts).
         counts = _loss_counts(self.class_counts_)
-        weights = None
-        if self.class_weight is not None or self.reweight == "drw":
-            weights = compute_class_weights(
-                self.class_weight or "effective_number",
-                counts,
-                classes=self.classes_,
-                beta=self.beta,
-            )
-        callbacks = list(self._extra_callbacks(seed))
-        schedule = self._lr_schedule()
-        if schedule is not None:
-            callbacks.append(("lr_scheduler", lr_scheduler_callback(schedule)))
-        criterion_kwargs = {"criterion__class_counts": counts}
+        criterion_kwargs = {}
         if self.reweight == "drw":
-            callbacks.append(("drw", DeferredReweighting(reweight_epoch, weights)))
-        elif weights is not None:
-            criterion_kwargs["criterion__weight"] = weights
-        return self._make_net(
+            if incremental and not isinstance(self.class_weight, dict):
+                # A name: DRW computes the weights from the criterion's
+                # (accumulated) counts when it switches them on.
+                weights = self.class_weight or "effective_number"
+            else:
+                weights = self._class_weights(
+                    np.ones(n_classes) if incremental else counts,
+                    self.class_weight or "effective_number",
+                )
+            callbacks.append(
+                ("drw", DeferredReweighting(reweight_epoch, weights, beta=self.beta))
+            )
+        elif self.class_weight is not None:
+            criterion_kwargs["criterion__weight"] = self._class_weights(counts)
+        net = self._make_net(
             n_features,
             n_classes,
-            train_split=self._train_split(seed),
+            train_split=train_split,
             callbacks=callbacks or None,
-            # The criterion keeps the (weighted) counts set here.
-            callbacks__class_count_setter=_GivenClassCounts,
+            # The weighted (or, in partial_fit, accumulated) counts, which
+            # the net, seeing one chunk and scaled weights, could not count
+            # from y.
+            class_counts=counts,
             **criterion_kwargs,
             **net_kwargs,
+        )
+        net.incremental_ = incremental
+        return net
+
+    def _class_weights(self, counts, class_weight=None):
+        return compute_class_weights(
+            self.class_weight if class_weight is None else class_weight,
+            counts,
+            classes=self.classes_,
+            beta=self.beta,
         )
 
     def _make_net(self, n_features, n_classes, **kwargs):
@@ -763,7 +777,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             # A net from fit() is replaced by an incremental one that starts
             # from its weights.
             previous = getattr(self, "net_", None)
-            self.net_ = self._build_incremental_net(counts.sum(), X.shape[1])
+            self.net_ = self._build_net(counts.sum(), X.shape[1], incremental=True)
         net = self.net_
         epochs_done = len(net.history) if net.initialized_ else 0
         # One seed per epoch: an int random_state gives repeatable calls
@@ -834,47 +848,22 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         return {**net_kwargs, "max_epochs": 1}, reweight_epoch
 
     def _net_is_incremental(self):
-        # Incremental nets count classes from class_counts_, not from y.
         net = getattr(self, "net_", None)
-        return getattr(net, "callbacks__class_count_setter", "unset") is None
-
-    def _build_incremental_net(self, n_samples, n_features):
-        """The net of partial_fit (see there for how it differs from fit's)."""
-        n_classes = self.classes_.size
-        self.alpha_ = self._penalty(n_samples)
-        net_kwargs, reweight_epoch = self._incremental_training_spec(n_samples)
-        callbacks = []
-        if self.reweight == "drw":
-            if isinstance(self.class_weight, dict):
-                weights = compute_class_weights(
-                    self.class_weight, np.ones(n_classes), classes=self.classes_
-                )
-            else:
-                # A name: DRW computes the weights from the criterion's
-                # (accumulated) counts when it switches them on.
-                weights = self.class_weight or "effective_number"
-            callbacks.append(
-                ("drw", DeferredReweighting(reweight_epoch, weights, beta=self.beta))
-            )
-        return self._make_net(
-            n_features,
-            n_classes,
-            train_split=None,
-            callbacks=callbacks or None,
-            # The estimator sets the accumulated counts (_set_incremental_criterion).
-            callbacks__class_count_setter=None,
-            **net_kwargs,
+        return bool(getattr(net, "incremental_", False)) or (
+            # a net saved before incremental_ existed
+            getattr(net, "callbacks__class_count_setter", "unset") is None
         )
 
     def _set_incremental_criterion(self):
-        """Rebuild the loss from the counts seen so far (see _loss_counts)."""
+        """Rebuild the loss from the counts seen so far (see _loss_counts):
+        the net's ``class_counts`` (the criterion takes them when training
+        begins, the optimiser's state carried over) and the class weights."""
         counts = _loss_counts(self.class_counts_)
-        params = {"criterion__class_counts": counts}
-        if self.class_weight is not None and self.reweight != "drw":
-            params["criterion__weight"] = compute_class_weights(
-                self.class_weight, counts, classes=self.classes_, beta=self.beta
-            )
         net = self.net_
+        net.set_params(class_counts=counts)
+        if self.class_weight is None or self.reweight == "drw":
+            return
+        params = {"criterion__weight": self._class_weights(counts)}
         if not net.initialized_:
             net.set_params(**params)
             return

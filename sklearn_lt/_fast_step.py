@@ -187,8 +187,8 @@ class MLPBackprop:
             return None
         if len({(p.device, p.dtype) for p in params}) != 1:
             return None
-        # Weak references: a plan may be cached in a mapping keyed by the
-        # module (the net's _MANUAL_STEPS), and must not keep it alive.
+        # Weak references: the plan (kept on the net) must not keep a
+        # replaced module alive.
         plan._module = weakref.ref(module)
         owners = [module, *([module.body] if type(module) is MLPModule else [])]
         owners += [*children, head]
@@ -231,7 +231,7 @@ class MLPBackprop:
 
         With ``transposed_logits`` the head computes ``W a^T + b`` and the
         logits are the transposed view of that ``(n_classes, n_samples)``
-        array (what :func:`~sklearn_lt._softmax_ce.softmax_ce_value_and_grad`
+        array (what :func:`~sklearn_lt.losses._cross_entropy.softmax_ce_value_and_grad`
         works on below 16 classes; MKL is also faster with the few classes
         as rows).
 

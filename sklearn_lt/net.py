@@ -139,47 +139,77 @@ class NonFiniteLossError(FloatingPointError):
 # Callbacks
 # --------------------------------------------------------------------------
 class ClassCountSetter(Callback):
-    """Set ``criterion__class_counts`` from ``y`` when training begins.
+    """Give the criterion the net's class counts when training begins.
 
-    Counts are ``np.bincount(y, minlength=n_classes)`` with ``n_classes``
-    taken from the net's ``classes`` if given, else from ``y``. When ``X``
-    is a dict with a ``"sample_weight"`` entry, each row counts with its
-    weight (a row of weight 0 as a dropped row, one of weight 2 as two
-    rows), and weighted counts whose smallest positive value is below 1
-    are scaled up to make it 1 (the losses count rows; priors and margins
-    do not change under a common factor). The criterion is re-initialised
-    only when the counts change.
+    The one way class counts reach a :class:`LongTailNet`'s criterion. The
+    counts are the net's ``class_counts`` when given (an estimator that
+    knows them, e.g. accumulated over ``partial_fit`` calls); else
+    ``np.bincount(y, minlength=n_classes)`` with ``n_classes`` taken from
+    the net's ``classes`` if given, else from ``y``. When ``X`` is a dict
+    with a ``"sample_weight"`` entry, each row counts with its weight (a row
+    of weight 0 as a dropped row, one of weight 2 as two rows), and weighted
+    counts whose smallest positive value is below 1 are scaled up to make
+    it 1 (the losses count rows; priors and margins do not change under a
+    common factor). The criterion is re-initialised only when the counts
+    change; with given counts, the optimisers' state carries over (the
+    criterion has no parameters: only the loss's constants change).
     """
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        if y is None:
-            raise ValueError("LongTailNet needs y to count the classes; pass y to fit.")
-        y = np.asarray(to_numpy(y)).ravel()
-        if y.size == 0:
-            raise ValueError(
-                "LongTailNet needs at least one training example; got an empty y."
-            )
-        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-            raise ValueError(
-                "LongTailNet expects y encoded as integers 0..n_classes-1, got "
-                f"dtype {y.dtype} with values such as {y[:3].tolist()}; use "
-                "sklearn.preprocessing.LabelEncoder first."
-            )
-        n_classes = int(y.max()) + 1
-        if net.classes is not None:
-            n_classes = max(n_classes, len(net.classes))
-        weights = None
-        if isinstance(X, Mapping) and "sample_weight" in X:
-            weights = np.asarray(to_numpy(X["sample_weight"]), dtype=np.float64)
-            weights = weights.ravel()
-        counts = np.bincount(y.astype(np.int64), weights=weights, minlength=n_classes)
-        if weights is not None:
-            positive = counts[counts > 0]
-            if positive.size and positive.min() < 1:
-                counts = counts / positive.min()
-        current = getattr(net, "criterion__class_counts", None)
-        if current is None or not np.array_equal(np.asarray(current), counts):
+        given = getattr(net, "class_counts", None)
+        if given is not None:
+            counts = np.asarray(given, dtype=np.float64)
+        else:
+            counts = _counts_from_y(net, X, y)
+        current = getattr(getattr(net, "criterion_", None), "class_counts", None)
+        if torch.is_tensor(current):
+            current = current.detach().cpu().numpy()
+        elif current is None:
+            current = getattr(net, "criterion__class_counts", None)
+        if current is not None and np.array_equal(np.asarray(current), counts):
+            return
+        if given is None or not net.initialized_:
             net.set_params(criterion__class_counts=counts)
+            return
+        # skorch rebuilds the optimisers with the criterion; their state
+        # (Adam's moments, SGD's momentum) carries over unchanged.
+        states = {
+            name: getattr(net, name + "_").state_dict() for name in net._optimizers
+        }
+        net.set_params(criterion__class_counts=counts)
+        for name, state in states.items():
+            getattr(net, name + "_").load_state_dict(state)
+
+
+def _counts_from_y(net, X, y):
+    """Class counts from ``y`` (weighted by ``X["sample_weight"]``), as
+    :class:`ClassCountSetter` documents."""
+    if y is None:
+        raise ValueError("LongTailNet needs y to count the classes; pass y to fit.")
+    y = np.asarray(to_numpy(y)).ravel()
+    if y.size == 0:
+        raise ValueError(
+            "LongTailNet needs at least one training example; got an empty y."
+        )
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise ValueError(
+            "LongTailNet expects y encoded as integers 0..n_classes-1, got "
+            f"dtype {y.dtype} with values such as {y[:3].tolist()}; use "
+            "sklearn.preprocessing.LabelEncoder first."
+        )
+    n_classes = int(y.max()) + 1
+    if net.classes is not None:
+        n_classes = max(n_classes, len(net.classes))
+    weights = None
+    if isinstance(X, Mapping) and "sample_weight" in X:
+        weights = np.asarray(to_numpy(X["sample_weight"]), dtype=np.float64)
+        weights = weights.ravel()
+    counts = np.bincount(y.astype(np.int64), weights=weights, minlength=n_classes)
+    if weights is not None:
+        positive = counts[counts > 0]
+        if positive.size and positive.min() < 1:
+            counts = counts / positive.min()
+    return counts
 
 
 class DeferredReweighting(Callback):
@@ -815,7 +845,7 @@ class LongTailNet(NeuralNetClassifier):
         Returns logits, or ``(logits, embeddings)``.
     criterion : loss class, default=sklearn_lt.losses.CrossEntropyLoss
         A loss from :mod:`sklearn_lt.losses`; its ``class_counts`` are set
-        from ``y`` at the start of training.
+        at the start of training (:class:`ClassCountSetter`).
     train_split : callable or None, default=None
         Unlike skorch's default, train on all the data.
     iterator_train, iterator_valid : default=TensorBatchIterator
@@ -824,6 +854,11 @@ class LongTailNet(NeuralNetClassifier):
         L2 penalty: ``0.5 * alpha * sum ||W||^2`` over parameters with two or
         more dimensions (weight matrices, not biases) is added to the
         training loss.
+    class_counts : array-like of shape (n_classes,), default=None
+        The per-class training counts the criterion is built from; ``None``
+        counts them from ``y`` (and the sample weights) when training
+        begins. An estimator that knows them (weighted, or accumulated over
+        ``partial_fit`` calls) passes them here.
     fast_step : bool, default=True
         Whether training may take the hand-written step: for the package's
         own modules (:class:`~sklearn_lt.modules.MLPModule`,
@@ -869,6 +904,7 @@ class LongTailNet(NeuralNetClassifier):
         iterator_train=TensorBatchIterator,
         iterator_valid=TensorBatchIterator,
         alpha=0.0,
+        class_counts=None,
         fast_step=True,
         **kwargs,
     ):
@@ -882,6 +918,7 @@ class LongTailNet(NeuralNetClassifier):
             **kwargs,
         )
         self.alpha = alpha
+        self.class_counts = class_counts
         self.fast_step = fast_step
 
     @property
@@ -1232,6 +1269,16 @@ class LongTailNet(NeuralNetClassifier):
     def initialize_criterion(self):
         self._forget_step()
         return super().initialize_criterion()
+
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        if (
+            prefix == "criterion"
+            and self.class_counts is not None
+            and isinstance(self.criterion, type)  # an instance keeps its own
+        ):
+            params["class_counts"] = np.asarray(self.class_counts, dtype=np.float64)
+        return params
 
     def initialize_optimizer(self, *args, **kwargs):
         self._forget_step()

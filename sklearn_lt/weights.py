@@ -1,4 +1,4 @@
-"""Class weights from per-class training counts, and the DRW schedule.
+"""Class weights from per-class training counts.
 
 Three ways to turn class counts ``n_k`` into per-class loss weights:
 
@@ -8,9 +8,9 @@ Three ways to turn class counts ``n_k`` into per-class loss weights:
   normalised to sum to the number of classes ``K``;
 * a dict ``{label: weight}`` (missing labels get weight 1, as in scikit-learn).
 
-:func:`deferred_weights` is the deferred re-weighting (DRW) schedule of
-Cao et al. (2019) [2]_: no weights before a given epoch, the class weights from
-it on.
+The deferred re-weighting (DRW) schedule of Cao et al. (2019) [2]_, no
+weights before a given epoch and the class weights from it on, is the
+callback :class:`sklearn_lt.net.DeferredReweighting`.
 
 References
 ----------
@@ -28,7 +28,6 @@ from sklearn.utils._param_validation import Interval
 __all__ = [
     "balanced_weights",
     "compute_class_weights",
-    "deferred_weights",
     "effective_number_weights",
 ]
 
@@ -182,30 +181,3 @@ def compute_class_weights(class_weight, class_counts, classes=None, beta=0.9999)
         "class_weight must be None, 'balanced', 'effective_number' or a dict, "
         f"got {class_weight!r}."
     )
-
-
-def deferred_weights(epoch, reweight_epoch, weights):
-    """The deferred re-weighting (DRW) schedule.
-
-    Parameters
-    ----------
-    epoch : int
-        The current epoch, counted from 0.
-    reweight_epoch : int
-        The first epoch trained with class weights.
-    weights : ndarray of shape (n_classes,)
-        The class weights to switch on.
-
-    Returns
-    -------
-    weights : ndarray or None
-        ``None`` (unweighted) before ``reweight_epoch``, ``weights`` from it on.
-
-    Examples
-    --------
-    >>> deferred_weights(3, 4, [1.0, 2.0]) is None
-    True
-    >>> deferred_weights(4, 4, [1.0, 2.0])
-    [1.0, 2.0]
-    """
-    return None if epoch < reweight_epoch else weights

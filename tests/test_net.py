@@ -67,6 +67,44 @@ def test_class_counts_are_taken_from_y_of_each_fit():
     )
 
 
+def test_given_class_counts_are_the_criterions():
+    X, y = _data()
+    given = np.array([5.0, 10.0, 20.0])
+    net = LongTailNet(
+        nn.Linear(5, 3),
+        criterion=LogitAdjustedLoss,
+        class_counts=given,
+        max_epochs=1,
+        verbose=0,
+    ).fit(X, y)
+    np.testing.assert_array_equal(net.criterion_.class_counts.numpy(), given)
+    expected = np.log(given / given.sum())
+    np.testing.assert_allclose(net.criterion_.offsets.numpy(), expected)
+
+
+def test_changed_given_counts_keep_the_optimizer_state():
+    # partial_fit with counts accumulated by the caller: the criterion is
+    # rebuilt, Adam's moments carry over (as if the loss's constants had
+    # simply changed).
+    X, y = _data()
+    torch.manual_seed(0)
+    net = LongTailNet(
+        nn.Linear(5, 3),
+        criterion=LogitAdjustedLoss,
+        class_counts=[60, 20, 10],
+        optimizer=torch.optim.Adam,
+        verbose=0,
+    )
+    net.partial_fit(X, y)
+    before = {k: v.clone() for k, v in net.optimizer_.state_dict()["state"][0].items()}
+    net.set_params(class_counts=[120, 40, 20.0])
+    net.notify("on_train_begin", X=X, y=y)  # what partial_fit does first
+    np.testing.assert_array_equal(net.criterion_.class_counts.numpy(), [120, 40, 20])
+    after = net.optimizer_.state_dict()["state"][0]
+    for key, value in before.items():
+        torch.testing.assert_close(after[key], value, rtol=0, atol=0)
+
+
 def test_elm_criterion_receives_embeddings_and_prediction_uses_logits():
     X, y = _data()
     torch.manual_seed(0)

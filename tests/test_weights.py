@@ -13,7 +13,6 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn_lt.weights import (
     balanced_weights,
     compute_class_weights,
-    deferred_weights,
     effective_number_weights,
 )
 
@@ -240,26 +239,3 @@ def test_compute_class_weights_bad_specification_raises(class_weight):
 def test_compute_class_weights_dict_validates_counts():
     with pytest.raises(ValueError, match="at least one"):
         compute_class_weights({0: 2.0}, [2, 0])
-
-
-# --------------------------------------------------------------------------
-# deferred_weights
-# --------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("epoch", "reweight_epoch", "weighted"),
-    [(0, 0, True), (0, 3, False), (2, 3, False), (3, 3, True), (10, 3, True)],
-)
-def test_deferred_weights_schedule(epoch, reweight_epoch, weighted):
-    weights = np.array([0.5, 2.0])
-    out = deferred_weights(epoch, reweight_epoch, weights)
-    if weighted:
-        assert out is weights
-    else:
-        assert out is None
-
-
-def test_deferred_weights_over_a_run_switch_on_once():
-    weights = [1.0, 4.0]
-    schedule = [deferred_weights(epoch, 4, weights) for epoch in range(8)]
-    assert schedule[:4] == [None] * 4
-    assert all(w is weights for w in schedule[4:])

@@ -184,7 +184,7 @@ def _few_columns(n_columns):
     axis of the transposed array: torch's CPU kernel along a dimension of
     fewer than 16 entries is several times slower than along the other one
     (measured on one AVX-512 core; used by the lean ELM path,
-    :mod:`sklearn_lt._softmax_ce` and the net's hand-written step)."""
+    :mod:`sklearn_lt.losses._cross_entropy` and the net's hand-written step)."""
     return n_columns < 16
 
 
