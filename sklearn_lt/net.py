@@ -1149,10 +1149,13 @@ class LongTailNet(NeuralNetClassifier):
             # An ensemble's logits (samples, members, classes): the loss of
             # every member's rows, as get_loss computes it.
             logits, yi, sample_weight = _members_as_rows(logits, yi, sample_weight)
+        # A criterion from outside sklearn_lt.losses may not speak the
+        # protocol: autograd, as for a loss without a closed form.
+        value_and_grad = getattr(self.criterion_, "value_and_grad", None)
+        if value_and_grad is None:
+            return None
         with torch.no_grad():
-            answer = self.criterion_.value_and_grad(
-                logits, yi, embeddings, sample_weight
-            )
+            answer = value_and_grad(logits, yi, embeddings, sample_weight)
         if answer is None:
             return None
         loss, grads = answer
@@ -1234,9 +1237,8 @@ class LongTailNet(NeuralNetClassifier):
         ):
             return None
         criterion = self.criterion_
-        if not hasattr(criterion, "value_and_grad") or (
-            isinstance(criterion, torch.nn.Module)
-            and any(p.requires_grad for p in criterion.parameters())
+        if isinstance(criterion, torch.nn.Module) and any(
+            p.requires_grad for p in criterion.parameters()
         ):
             return None
         backprop = MLPBackprop.plan(self.module_)

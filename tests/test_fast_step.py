@@ -549,3 +549,24 @@ def test_estimator_fast_step_switch_gives_the_same_model(
     off = estimator.set_params(fast_step=False).fit(X, y)
     assert (n_on > 0) == hand_written and calls["backward"] == n_on
     np.testing.assert_allclose(off.predict_proba(X), on_proba, rtol=1e-4, atol=1e-6)
+
+
+def test_foreign_criterion_without_the_protocol_takes_autograd_in_the_step(
+    monkeypatch,
+):
+    # A user's loss without value_and_grad (torch's cross-entropy, taking
+    # the class counts the net hands every criterion): the hand-written step
+    # still runs (backward through the MLP), the loss's gradient comes from
+    # autograd, and the fit equals the one without the hand-written step.
+    class UsersLoss(torch.nn.CrossEntropyLoss):
+        def __init__(self, class_counts=None, **kwargs):
+            super().__init__(**kwargs)
+
+    X, y = _data()
+    kwargs = {"criterion": UsersLoss, "max_epochs": 2}
+    calls = _count_manual_steps(monkeypatch)
+    on = _fit(LongTailNet, X, y, fast_step=True, **kwargs)
+    assert calls["backward"] == 12
+    off = _fit(LongTailNet, X, y, fast_step=False, **kwargs)
+    assert calls["backward"] == 12
+    _assert_close_fits(on, off)
