@@ -46,15 +46,15 @@ from sklearn_lt import (
 SEED = 0
 
 
-def _models(model, max_epochs):
+def _models(model, max_iter):
     if model == "linear":
         return LinearMarginClassifier(), LinearMarginClassifierCV
-    extra = {} if max_epochs is None else {"max_epochs": max_epochs}
+    extra = {} if max_iter is None else {"max_iter": max_iter}
     return MLPMarginClassifier(**extra), MLPMarginClassifierCV
 
 
-def time_part(model, rows, repeats, max_epochs):
-    estimator, cls = _models(model, max_epochs)
+def time_part(model, rows, repeats, max_iter):
+    estimator, cls = _models(model, max_iter)
     cv = StratifiedKFold(5)
     search = cls(estimator, cv=cv, random_state=SEED)
     grid = search._default_param_grid()
@@ -143,10 +143,10 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, nargs="+", default=[500, 5000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
-        "--max-epochs",
+        "--max-iter",
         type=int,
         default=None,
-        help="MLP only: max_epochs of every fit (default: the estimator's)",
+        help="MLP only: max_iter of every fit (default: the estimator's)",
     )
     parser.add_argument("--tables", nargs="+", default=["mlc_churn", "olive"])
     parser.add_argument("--out", default="benchmarks/results/bench_cv_cells.csv")
@@ -156,7 +156,7 @@ def main(argv=None):
     print(machine())
     with threadpool_limits(1):
         if args.part == "time":
-            time_part(args.model, args.rows, args.repeats, args.max_epochs)
+            time_part(args.model, args.rows, args.repeats, args.max_iter)
         else:
             quality_part(args.tables, args.repeats, args.out)
 

@@ -41,7 +41,7 @@ def search(X, y, epochs, backend):
     from sklearn_lt import MLPMarginClassifier
 
     model = MLPMarginClassifier(
-        hidden_layer_sizes=(128,), batch_size=256, max_epochs=epochs, random_state=0
+        hidden_layer_sizes=(128,), batch_size=256, max_iter=epochs, random_state=0
     )
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
     with joblib.parallel_config(backend=backend):

@@ -37,7 +37,7 @@ def ours(X, y, batch_size, epochs, seed=0):
         loss="logit_adjusted",
         hidden_layer_sizes=HIDDEN,
         batch_size=batch_size,
-        max_epochs=epochs,
+        max_iter=epochs,
         alpha=ALPHA,
         random_state=seed,
     )

@@ -37,7 +37,7 @@ def fit_seconds(device, X, y, epochs, batch_size):
     clf = MLPMarginClassifier(
         hidden_layer_sizes=(256, 256),
         batch_size=batch_size,
-        max_epochs=epochs,
+        max_iter=epochs,
         device=device,
         random_state=0,
     )

@@ -79,7 +79,7 @@ def main(argv=None):
         warnings.simplefilter("ignore", ConvergenceWarning)
         models = {
             "MLPMarginClassifier": MLPMarginClassifier(
-                hidden_layer_sizes=HIDDEN, max_epochs=1, random_state=0
+                hidden_layer_sizes=HIDDEN, max_iter=1, random_state=0
             ),
             "MLPClassifier": MLPClassifier(
                 hidden_layer_sizes=HIDDEN, max_iter=1, random_state=0

@@ -246,8 +246,8 @@ MODELS["la_auto"] = _mlp("logit_adjusted", alpha="auto")
 MODELS["elm_auto"] = _mlp("elm", alpha="auto")
 MODELS["ldam_drw_auto"] = _mlp("ldam", reweight="drw", alpha="auto")
 MODELS["la_dropout0.2"] = _mlp("logit_adjusted", dropout=0.2)
-MODELS["la_epochs50"] = _mlp("logit_adjusted", max_epochs=50)
-MODELS["la_epochs200"] = _mlp("logit_adjusted", max_epochs=200)
+MODELS["la_epochs50"] = _mlp("logit_adjusted", max_iter=50)
+MODELS["la_epochs200"] = _mlp("logit_adjusted", max_iter=200)
 
 
 # The default run: the baselines, our linear models, and each loss with the

@@ -360,9 +360,13 @@ CONTENDERS = {
     "mlp_balanced_bagging5": _balanced_bagging("MLPMarginClassifier", 5),
     "linear_balanced_bagging10": _balanced_bagging("LinearMarginClassifier"),
     "mlp_linear_soft_vote": _soft_vote("MLPMarginClassifier", "LinearMarginClassifier"),
+    # candidates for the defaults (issue #24, item 2)
+    "mlp_ensemble4": _ours("MLPMarginClassifier", ensemble_size=4),
+    "mlp_early_stopping": _ours("MLPMarginClassifier", early_stopping=True),
 }
 #: Contenders of ours (for the "best of ours" lines).
 OURS = {"mlp_margin", "linear_margin", "mlp_ldam_drw", "mlp_elm"}
+OURS.update({"mlp_ensemble4", "mlp_early_stopping"})
 OURS.update({"compare_mlp_margin_la", "compare_linear_margin_la"})
 OURS.update(name for name in CONTENDERS if "bagging" in name or "vote" in name)
 #: The default field (TabM-D and raw RealMLP only when named: slow).

@@ -35,7 +35,7 @@ def mlp(loss, batch_size=2048):
         loss=loss,
         hidden_layer_sizes=HIDDEN,
         batch_size=batch_size,
-        max_epochs=1,
+        max_iter=1,
         random_state=0,
     )
 

@@ -58,7 +58,7 @@ def ours(X, y, epochs, loss="logit_adjusted", seed=0):
         loss=loss,
         hidden_layer_sizes=HIDDEN,
         batch_size=BATCH,
-        max_epochs=epochs,
+        max_iter=epochs,
         alpha=ALPHA,
         random_state=seed,
     )

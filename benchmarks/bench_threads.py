@@ -41,9 +41,7 @@ BUSY_LOOP = "while True:\n    pass\n"
 
 def grid_search(X, y, n_jobs, epochs):
     search = GridSearchCV(
-        MLPMarginClassifier(
-            hidden_layer_sizes=(100,), max_epochs=epochs, random_state=0
-        ),
+        MLPMarginClassifier(hidden_layer_sizes=(100,), max_iter=epochs, random_state=0),
         {"alpha": [1e-5, 1e-4, 1e-3, 1e-2]},
         cv=2,
         n_jobs=n_jobs,

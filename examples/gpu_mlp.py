@@ -42,7 +42,7 @@ model = make_pipeline(
         reweight="drw",
         hidden_layer_sizes=(256, 256),
         batch_size=64,
-        max_epochs=5 if FAST else 100,
+        max_iter=5 if FAST else 100,
         device=device,
         random_state=0,
     ),

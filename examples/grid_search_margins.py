@@ -44,7 +44,7 @@ model = Pipeline(
             "mlp",
             MLPMarginClassifier(
                 hidden_layer_sizes=(64,),
-                max_epochs=3 if FAST else 40,
+                max_iter=3 if FAST else 40,
                 batch_size=64,
                 random_state=0,
             ),

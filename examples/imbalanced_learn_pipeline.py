@@ -46,7 +46,7 @@ def mlp(loss, **kwargs):
         loss,
         hidden_layer_sizes=(128,),
         batch_size=64,
-        max_epochs=5 if FAST else 60,
+        max_iter=5 if FAST else 60,
         random_state=0,
         **kwargs,
     )

@@ -56,7 +56,7 @@ names = [
 contenders = {name: default_contenders()[name] for name in names}
 if FAST:
     for name in ["mlp_margin_la", "mlp_margin_ldam_drw"]:
-        contenders[name].set_params(mlpmarginclassifier__max_epochs=5)
+        contenders[name].set_params(mlpmarginclassifier__max_iter=5)
 contenders["mlp_margin_ldam_drw"]
 
 # %%

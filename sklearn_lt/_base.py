@@ -269,6 +269,10 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         return True
 
     # -- schedules -----------------------------------------------------------
+    def _n_epochs(self):
+        """Epochs of a minibatch ``fit``."""
+        return self.max_epochs
+
     def _lr_schedule(self):
         """The learning-rate schedule of ``fit``, or None for a constant rate."""
         if not self._fits_in_minibatches():
@@ -277,7 +281,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
             return None
         return LearningRateSchedule(
             self.learning_rate,
-            self.max_epochs,
+            self._n_epochs(),
             warmup_epochs=self.warmup_epochs,
             milestones=self._milestones(),
             gamma=self.lr_gamma,
@@ -300,7 +304,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
         :func:`sklearn_lt.schedules.drw_start_epoch`).
         """
         return drw_start_epoch(
-            self.reweight_start, self.max_epochs, self._lr_schedule()
+            self.reweight_start, self._n_epochs(), self._lr_schedule()
         )
 
     def _train_split(self, seed):
@@ -559,7 +563,7 @@ class _BaseMarginClassifier(ClassifierMixin, BaseEstimator):
                 f"row, although the data have {self.classes_.size} classes "
                 f"(training loss {curve[0]:.4g} in the first epoch, "
                 f"{curve[-1]:.4g} in the last). If the loss is large, {advice} "
-                "If it is small, train longer (max_epochs).",
+                f"If it is small, train longer ({self._epochs_name}).",
                 ConvergenceWarning,
                 stacklevel=3,
             )

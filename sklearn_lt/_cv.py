@@ -646,7 +646,7 @@ class MLPMarginClassifierCV(_MarginClassifierCV):
           "alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(100,), (256, 256)]},
          {"loss": ["ldam"], "reweight": ["drw"], "alpha": [1e-4, 1e-2]}]
 """
-        + _SHARED_DOC.format(name="MLPMarginClassifier", kept="max_epochs")
+        + _SHARED_DOC.format(name="MLPMarginClassifier", kept="max_iter")
         + """
     See Also
     --------
@@ -671,7 +671,7 @@ class MLPMarginClassifierCV(_MarginClassifierCV):
     ...     n_samples=300, n_classes=3, imbalance_ratio=10, random_state=0)
     >>> X = StandardScaler().fit_transform(X)
     >>> search = MLPMarginClassifierCV(
-    ...     MLPMarginClassifier(max_epochs=20),
+    ...     MLPMarginClassifier(max_iter=20),
     ...     param_grid={"tau": [0.5, 1.0, 2.0], "alpha": [1e-4, 1e-2]},
     ...     cv=3, random_state=0).fit(X, y)
     >>> len(search.cv_results_["params"]), search.n_fits_

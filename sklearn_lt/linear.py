@@ -228,6 +228,7 @@ class LinearMarginClassifier(_BaseMarginClassifier):
     # overhead vanishes, small enough that a batch's activations stay small.
     _predict_batch_size = 65536
     _supports_embeddings = False
+    _epochs_name = "max_epochs"
 
     def __init__(
         self,

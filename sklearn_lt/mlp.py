@@ -1,11 +1,12 @@
 """MLPMarginClassifier: a multi-layer perceptron trained with a long-tail loss."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
@@ -86,9 +87,9 @@ class MLPMarginClassifier(
         effective-number weights if None) switch on after ``reweight_start``
         of the epochs (Cao et al.).
     reweight_start : float, default=0.8
-        Fraction of ``max_epochs`` before the weights switch on (160 of 200
+        Fraction of ``max_iter`` before the weights switch on (160 of 200
         in the LDAM paper): from epoch ``round(reweight_start *
-        max_epochs)``, counted from 0, and at the latest in the last epoch,
+        max_iter)``, counted from 0, and at the latest in the last epoch,
         so DRW is never silently off. With ``learning_rate="step"`` the
         weights switch on at the first decay instead, as in the paper.
     alpha : float or "auto", default="auto"
@@ -110,12 +111,14 @@ class MLPMarginClassifier(
         Momentum of SGD.
     batch_size : int, default=128
         Minibatch size.
-    max_epochs : int, default=100
-        Number of passes over the data.
+    max_iter : int, default=100
+        Number of passes over the data (epochs), as in
+        :class:`~sklearn.neural_network.MLPClassifier`. With
+        ``early_stopping=True`` training may stop sooner.
     learning_rate_init : float, default=1e-3
         Step size (the base rate of the schedule).
     learning_rate : {"constant", "cosine", "step"}, default="constant"
-        Learning-rate schedule over ``max_epochs``, the name as in
+        Learning-rate schedule over ``max_iter``, the name as in
         :class:`~sklearn.neural_network.MLPClassifier`: ``"cosine"``
         anneals to 0; ``"step"`` is the LDAM-DRW recipe, multiplying the
         rate by ``lr_gamma`` at each of ``lr_milestones`` (see
@@ -124,7 +127,7 @@ class MLPMarginClassifier(
         Epochs of linear warm-up: ``learning_rate_init * (e + 1) /
         warmup_epochs`` at epoch ``e`` (5 of 200 in Cao et al.).
     lr_milestones : tuple of float, default=(0.8, 0.9)
-        ``learning_rate="step"``: fractions of ``max_epochs`` at which the
+        ``learning_rate="step"``: fractions of ``max_iter`` at which the
         rate decays (epochs 160 and 180 of 200 in Cao et al.).
     lr_gamma : float, default=0.01
         ``learning_rate="step"``: factor of each decay.
@@ -157,7 +160,7 @@ class MLPMarginClassifier(
     warm_start : bool, default=False
         When True, the next :meth:`fit` continues from the fitted weights
         (with a new optimiser) instead of a new initialisation, for
-        ``max_epochs`` more epochs, as in
+        ``max_iter`` more epochs, as in
         :class:`~sklearn.neural_network.MLPClassifier`: the classes and
         features must be the same; ``loss_curve_`` runs on from the
         previous fit, ``n_iter_`` counts this fit's epochs.
@@ -168,6 +171,12 @@ class MLPMarginClassifier(
         half the cost of a step on small batches. ``False`` trains every
         step with autograd (see :class:`~sklearn_lt.LongTailNet`); dropout
         and the cosine head always do.
+    max_epochs : int, default="deprecated"
+        The old name of ``max_iter``; when set, it is used and ``fit`` warns.
+
+        .. deprecated:: 0.1
+           ``max_epochs`` was renamed to ``max_iter`` in 0.1 and will be
+           removed in 0.2.
 
     Attributes
     ----------
@@ -263,11 +272,17 @@ class MLPMarginClassifier(
         "scoring": [str, callable],
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [
+            Interval(Integral, 1, None, closed="left"),
+            Hidden(StrOptions({"deprecated"})),
+        ],
     }
     # Rows per batch at prediction: large enough that skorch's per-batch
     # overhead vanishes, small enough that a batch's activations stay small.
     _predict_batch_size = 8192
     _supports_embeddings = True
+    _epochs_name = "max_iter"
 
     def __init__(
         self,
@@ -294,7 +309,7 @@ class MLPMarginClassifier(
         solver="adam",
         momentum=0.9,
         batch_size=128,
-        max_epochs=100,
+        max_iter=100,
         learning_rate_init=1e-3,
         learning_rate="constant",
         warmup_epochs=0,
@@ -310,6 +325,7 @@ class MLPMarginClassifier(
         verbose=0,
         warm_start=False,
         fast_step=True,
+        max_epochs="deprecated",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -333,7 +349,7 @@ class MLPMarginClassifier(
         self.solver = solver
         self.momentum = momentum
         self.batch_size = batch_size
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
         self.warmup_epochs = warmup_epochs
@@ -349,6 +365,30 @@ class MLPMarginClassifier(
         self.verbose = verbose
         self.warm_start = warm_start
         self.fast_step = fast_step
+        self.max_epochs = max_epochs
+
+    def _max_epochs_is_set(self):
+        return not (
+            isinstance(self.max_epochs, str) and self.max_epochs == "deprecated"
+        )
+
+    def _validate_params(self):
+        super()._validate_params()
+        if self._max_epochs_is_set():
+            # scikit-learn's pattern for a renamed parameter: the old name
+            # still works for one release, with a FutureWarning at fit.
+            warnings.warn(
+                "'max_epochs' was renamed to 'max_iter' (the name in "
+                "MLPClassifier) in sklearn_lt 0.1 and will be removed in 0.2; "
+                "set max_iter instead. The value of max_epochs is used.",
+                FutureWarning,
+                stacklevel=3,
+            )
+
+    def _n_epochs(self):
+        """Epochs of ``fit``: ``max_iter``, or the deprecated ``max_epochs``
+        where it is set."""
+        return self.max_epochs if self._max_epochs_is_set() else self.max_iter
 
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -391,7 +431,7 @@ class MLPMarginClassifier(
             "optimizer": torch.optim.Adam if self.solver == "adam" else torch.optim.SGD,
             "lr": self.learning_rate_init,
             "batch_size": self.batch_size,
-            "max_epochs": self.max_epochs,
+            "max_epochs": self._n_epochs(),
             "iterator_train__shuffle": True,
         }
         if self.solver == "sgd":

@@ -68,8 +68,8 @@ def _expected_failed_checks(estimator):
     [
         LinearMarginClassifier(random_state=0),
         LinearMarginClassifier(loss="ldam", reweight="drw", random_state=0),
-        MLPMarginClassifier(max_epochs=30, random_state=0),
-        MLPMarginClassifier(loss="elm", max_epochs=20, random_state=0),
+        MLPMarginClassifier(max_iter=30, random_state=0),
+        MLPMarginClassifier(loss="elm", max_iter=20, random_state=0),
     ],
     expected_failed_checks=_expected_failed_checks,
 )

@@ -105,7 +105,7 @@ def test_default_contenders_are_unfitted_clonable_and_named_as_documented():
             mlp.hidden_layer_sizes,
             mlp.batch_size,
             mlp.learning_rate_init,
-            getattr(mlp, "max_epochs", getattr(mlp, "max_iter", None)),
+            mlp.max_iter,
             mlp.random_state,
         )
         for mlp in mlps.values()

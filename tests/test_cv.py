@@ -106,7 +106,7 @@ def _posthoc_reference(X, y, cv, estimator, tau_trained, taus):
 @pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize(
     "estimator",
-    [_linear(random_state=0), MLPMarginClassifier(max_epochs=5, random_state=0)],
+    [_linear(random_state=0), MLPMarginClassifier(max_iter=5, random_state=0)],
     ids=["linear", "mlp"],
 )
 def test_posthoc_tau_equals_shifting_decision_function_by_hand(estimator, n_classes):
@@ -196,7 +196,7 @@ def test_cv_results_structure_and_best_params_follow_the_scores():
     "cls, estimator",
     [
         (LinearMarginClassifierCV, _linear(alpha=1e-2)),
-        (MLPMarginClassifierCV, MLPMarginClassifier(max_epochs=5, alpha=1e-3)),
+        (MLPMarginClassifierCV, MLPMarginClassifier(max_iter=5, alpha=1e-3)),
     ],
     ids=["linear", "mlp"],
 )
@@ -240,7 +240,7 @@ def test_default_grids():
     linear = LinearMarginClassifierCV(_linear(), cv=2).fit(X, y)
     assert len(linear.cv_results_["params"]) == 21
     assert linear.n_fits_ == 2 * 9
-    mlp = MLPMarginClassifierCV(MLPMarginClassifier(max_epochs=1), cv=2).fit(X, y)
+    mlp = MLPMarginClassifierCV(MLPMarginClassifier(max_iter=1), cv=2).fit(X, y)
     params = mlp.cv_results_["params"]
     assert len(params) == 18
     assert mlp.n_fits_ == 2 * 6
@@ -341,7 +341,7 @@ _WEIGHTS = (
             random_state=0,
         ),
         MLPMarginClassifierCV(
-            MLPMarginClassifier(max_epochs=10),
+            MLPMarginClassifier(max_iter=10),
             param_grid={"tau": [0.5, 1.0]},
             cv=2,
             random_state=0,

@@ -78,7 +78,7 @@ def _run_local_and_on_dask(client, fn):
 
 def _mlp(**params):
     return MLPMarginClassifier(
-        hidden_layer_sizes=(16,), max_epochs=15, random_state=0, **params
+        hidden_layer_sizes=(16,), max_iter=15, random_state=0, **params
     )
 
 

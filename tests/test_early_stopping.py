@@ -75,7 +75,7 @@ def test_balanced_accuracy_is_monitored_and_the_best_epoch_restored(fit_with_cal
     clf = MLPMarginClassifier(
         early_stopping=True,
         n_iter_no_change=5,
-        max_epochs=60,
+        max_iter=60,
         hidden_layer_sizes=(16,),
         random_state=0,
     )
@@ -99,7 +99,7 @@ def test_validation_score_is_balanced_accuracy_of_the_validation_rows():
 
     X, y = _toy()
     clf = MLPMarginClassifier(
-        early_stopping=True, max_epochs=3, hidden_layer_sizes=(8,), random_state=0
+        early_stopping=True, max_iter=3, hidden_layer_sizes=(8,), random_state=0
     ).fit(X, y)
     split = clf.net_.train_split
     _, valid = split.indices(y)
@@ -113,7 +113,7 @@ def test_validation_score_is_balanced_accuracy_of_the_validation_rows():
 
 def test_another_scorer_and_the_loss_can_be_monitored():
     X, y = _toy()
-    common = {"early_stopping": True, "max_epochs": 4, "hidden_layer_sizes": (8,)}
+    common = {"early_stopping": True, "max_iter": 4, "hidden_layer_sizes": (8,)}
     f1 = MLPMarginClassifier(scoring="f1_macro", **common).fit(X, y)
     assert f1.best_validation_score_ == max(f1.validation_scores_)
     loss = MLPMarginClassifier(scoring="loss", **common).fit(X, y)
@@ -132,7 +132,7 @@ def test_no_early_stopping_before_drw_switches_on():
         early_stopping=True,
         n_iter_no_change=1,
         tol=100.0,  # nothing ever improves: stop at the first counted miss
-        max_epochs=20,
+        max_iter=20,
         hidden_layer_sizes=(8,),
         random_state=0,
     ).fit(X, y)
@@ -143,7 +143,7 @@ def test_no_early_stopping_before_drw_switches_on():
 
 def test_without_early_stopping_mlp_classifier_attributes():
     X, y = _toy()
-    clf = MLPMarginClassifier(max_epochs=5, hidden_layer_sizes=(8,)).fit(X, y)
+    clf = MLPMarginClassifier(max_iter=5, hidden_layer_sizes=(8,)).fit(X, y)
     assert clf.validation_scores_ is None and clf.best_validation_score_ is None
     assert clf.best_loss_ == min(clf.loss_curve_)
     assert "valid_loss" not in clf.net_.history[-1]  # trained on all rows

@@ -102,7 +102,7 @@ def test_hand_written_step_declines_what_it_does_not_know(make):
 def test_net_loss_is_the_mean_of_the_members_losses():
     X, y = make_classification(60, 5, n_informative=3, n_classes=3, random_state=0)
     clf = MLPMarginClassifier(
-        loss="ce", ensemble_size=3, hidden_layer_sizes=(4,), max_epochs=1,
+        loss="ce", ensemble_size=3, hidden_layer_sizes=(4,), max_iter=1,
         alpha=0.0, random_state=0,
     ).fit(X.astype(np.float32), y)  # fmt: skip
     net = clf.net_
@@ -125,7 +125,7 @@ def test_ensemble_classifier_predicts_the_mean_of_its_members(loss):
     X, y = _scaled_breast_cancer()
     kwargs = {"reweight": "drw"} if loss == "ldam" else {}
     clf = MLPMarginClassifier(
-        loss, ensemble_size=3, hidden_layer_sizes=(8,), max_epochs=3,
+        loss, ensemble_size=3, hidden_layer_sizes=(8,), max_iter=3,
         random_state=0, **kwargs,
     ).fit(X, y)  # fmt: skip
     module = clf.net_.module_.eval()
@@ -142,7 +142,7 @@ def test_ensemble_classifier_predicts_the_mean_of_its_members(loss):
 def test_ensemble_penalty_is_each_members_alpha():
     X, y = _scaled_breast_cancer()
     clf = MLPMarginClassifier(
-        ensemble_size=4, alpha=0.02, max_epochs=1, random_state=0
+        ensemble_size=4, alpha=0.02, max_iter=1, random_state=0
     ).fit(X, y)
     assert clf.alpha_ == 0.02
     assert clf.net_.alpha == pytest.approx(0.005)
@@ -150,7 +150,7 @@ def test_ensemble_penalty_is_each_members_alpha():
 
 def test_hand_written_step_gives_autograds_fit(monkeypatch):
     X, y = _scaled_breast_cancer()
-    params = {"ensemble_size": 3, "hidden_layer_sizes": (6,), "max_epochs": 2}
+    params = {"ensemble_size": 3, "hidden_layer_sizes": (6,), "max_iter": 2}
     fast = MLPMarginClassifier(**params, random_state=0).fit(X, y)
     monkeypatch.setattr(LongTailNet, "_manual_backprop", False)
     slow = MLPMarginClassifier(**params, random_state=0).fit(X, y)
@@ -163,7 +163,7 @@ def test_hand_written_step_gives_autograds_fit(monkeypatch):
 def test_vs_centring_acts_on_every_member_head():
     X, y = _scaled_breast_cancer()
     clf = MLPMarginClassifier(
-        "vs", ensemble_size=2, hidden_layer_sizes=(5,), max_epochs=2, random_state=0
+        "vs", ensemble_size=2, hidden_layer_sizes=(5,), max_iter=2, random_state=0
     ).fit(X, y)
     u = 1.0 / clf.net_.criterion_.multiplicative.double()
     module = clf.net_.module_
@@ -177,7 +177,7 @@ def test_vs_centring_acts_on_every_member_head():
 def test_elm_members_each_get_their_own_embedding_loss():
     X, y = make_classification(60, 5, n_informative=3, n_classes=3, random_state=0)
     clf = MLPMarginClassifier(
-        loss="elm", ensemble_size=2, hidden_layer_sizes=(4,), max_epochs=1,
+        loss="elm", ensemble_size=2, hidden_layer_sizes=(4,), max_iter=1,
         alpha=0.0, random_state=0,
     ).fit(X.astype(np.float32), y)  # fmt: skip
     net = clf.net_
@@ -225,7 +225,7 @@ def test_ensemble_survives_save_and_load(tmp_path):
     from sklearn_lt.persistence import load, save
 
     X, y = _scaled_breast_cancer()
-    clf = MLPMarginClassifier(ensemble_size=3, max_epochs=2, random_state=0)
+    clf = MLPMarginClassifier(ensemble_size=3, max_iter=2, random_state=0)
     clf.fit(X, y)
     save(clf, tmp_path / "model.sklt")
     loaded = load(tmp_path / "model.sklt")
@@ -236,7 +236,7 @@ def test_ensemble_survives_save_and_load(tmp_path):
 def test_hand_written_step_with_sample_weight_gives_autograds_fit(monkeypatch):
     X, y = _scaled_breast_cancer()
     weight = np.random.RandomState(0).uniform(0.1, 2.0, len(y))
-    params = {"ensemble_size": 3, "hidden_layer_sizes": (6,), "max_epochs": 2}
+    params = {"ensemble_size": 3, "hidden_layer_sizes": (6,), "max_iter": 2}
     fast = MLPMarginClassifier(**params, random_state=0).fit(X, y, weight)
     monkeypatch.setattr(LongTailNet, "_manual_backprop", False)
     slow = MLPMarginClassifier(**params, random_state=0).fit(X, y, weight)

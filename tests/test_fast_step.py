@@ -520,18 +520,18 @@ def test_forced_fallback_of_the_fused_kernels_gives_the_same_fit(monkeypatch, lo
 @pytest.mark.parametrize(
     "estimator, hand_written",
     [
-        (MLPMarginClassifier(hidden_layer_sizes=(8,), max_epochs=5), True),
-        (MLPMarginClassifier(loss="elm", hidden_layer_sizes=(8,), max_epochs=5), True),
+        (MLPMarginClassifier(hidden_layer_sizes=(8,), max_iter=5), True),
+        (MLPMarginClassifier(loss="elm", hidden_layer_sizes=(8,), max_iter=5), True),
         (
             MLPMarginClassifier(
-                loss="vs", reweight="drw", hidden_layer_sizes=(8,), max_epochs=5
+                loss="vs", reweight="drw", hidden_layer_sizes=(8,), max_iter=5
             ),
             True,
         ),
-        (MLPMarginClassifier(loss="focal", ensemble_size=3, max_epochs=5), True),
+        (MLPMarginClassifier(loss="focal", ensemble_size=3, max_iter=5), True),
         # LDAM's cosine head has no hand-written backward: autograd both ways.
         (
-            MLPMarginClassifier(loss="ldam", hidden_layer_sizes=(8,), max_epochs=5),
+            MLPMarginClassifier(loss="ldam", hidden_layer_sizes=(8,), max_iter=5),
             False,
         ),
         (LinearMarginClassifier(solver="adam", loss="vs", max_epochs=5), True),

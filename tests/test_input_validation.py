@@ -38,7 +38,7 @@ def _linear(**params):
 
 
 def _mlp(**params):
-    defaults = {"hidden_layer_sizes": (8,), "max_epochs": 3, "random_state": 0}
+    defaults = {"hidden_layer_sizes": (8,), "max_iter": 3, "random_state": 0}
     return MLPMarginClassifier(**{**defaults, **params})
 
 
@@ -266,6 +266,7 @@ COMMON_BAD_PARAMS = [
     ({"learning_rate_init": 0.0}, "learning_rate_init"),
     ({"batch_size": 0}, "batch_size"),
     ({"max_epochs": 0}, "max_epochs"),
+    ({"max_iter": 0}, "max_iter"),
     ({"reweight": "always"}, "reweight"),
     ({"focal_gamma": -2.0}, "focal_gamma"),
 ]
@@ -567,8 +568,8 @@ def test_imbalance_ratio_ten_thousand_fits_finite_models(make):
     [
         lambda: _linear(loss="logit_adjusted", max_iter=5),
         lambda: _linear(loss="ldam", max_iter=5),
-        lambda: _mlp(loss="ldam", max_epochs=2, batch_size=1000),
-        lambda: _mlp(loss="elm", max_epochs=2, batch_size=1000),
+        lambda: _mlp(loss="ldam", max_iter=2, batch_size=1000),
+        lambda: _mlp(loss="elm", max_iter=2, batch_size=1000),
     ],
     ids=["linear_la", "linear_ldam", "mlp_ldam", "mlp_elm"],
 )
@@ -628,7 +629,7 @@ def test_one_feature(estimator):
     X = (rng.normal(size=len(y)) * 0.3 + 3 * y)[:, None]
     model = _make(estimator)
     if estimator == "mlp":
-        model.set_params(max_epochs=30, learning_rate_init=1e-2)
+        model.set_params(max_iter=30, learning_rate_init=1e-2)
     model.fit(X, y)
     reference = LogisticRegression().fit(X, y)
     assert model.n_features_in_ == 1

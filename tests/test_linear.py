@@ -249,7 +249,7 @@ def _estimator(cls, **params):
     from sklearn_lt import MLPMarginClassifier
 
     if cls == "mlp":
-        return MLPMarginClassifier(hidden_layer_sizes=(4,), max_epochs=1, **params)
+        return MLPMarginClassifier(hidden_layer_sizes=(4,), max_iter=1, **params)
     return LinearMarginClassifier(max_iter=5, **params)
 
 

@@ -48,7 +48,7 @@ def test_long_tail_losses_beat_plain_cross_entropy_on_digits_lt(digits_lt):
 def test_ldam_uses_a_cosine_head_and_drw_switches_effective_number_weights(digits_lt):
     X, _, y, _ = digits_lt
     clf = MLPMarginClassifier(
-        loss="ldam", reweight="drw", max_epochs=5, random_state=0
+        loss="ldam", reweight="drw", max_iter=5, random_state=0
     ).fit(X, y)
     assert isinstance(clf.net_.module_.head, CosineLinear)
     assert isinstance(clf.net_.criterion_, LDAMLoss)
@@ -63,7 +63,7 @@ def test_ldam_uses_a_cosine_head_and_drw_switches_effective_number_weights(digit
 def test_elm_trains_on_embeddings_and_transform_returns_them(digits_lt):
     X, _, y, _ = digits_lt
     clf = MLPMarginClassifier(
-        loss="elm", hidden_layer_sizes=(32, 16), max_epochs=5, random_state=0
+        loss="elm", hidden_layer_sizes=(32, 16), max_iter=5, random_state=0
     ).fit(X, y)
     assert isinstance(clf.net_.criterion_, ELMLoss)
     assert np.isfinite(clf.net_.history[:, "train_loss"]).all()
@@ -77,7 +77,7 @@ def test_pipeline_grid_search_over_loss_and_margin(digits_lt):
     pipe = Pipeline(
         [
             ("scale", StandardScaler()),
-            ("clf", MLPMarginClassifier(max_epochs=5, random_state=0)),
+            ("clf", MLPMarginClassifier(max_iter=5, random_state=0)),
         ]
     )
     grid = {"clf__loss": ["ce", "ldam"], "clf__max_margin": [0.3, 0.5]}
@@ -92,7 +92,7 @@ def test_pipeline_grid_search_over_loss_and_margin(digits_lt):
 def test_cross_validate_and_an_imbalanced_learn_pipeline(digits_lt):
     X, _, y, _ = digits_lt
     model = make_pipeline(
-        StandardScaler(), MLPMarginClassifier(max_epochs=5, random_state=0)
+        StandardScaler(), MLPMarginClassifier(max_iter=5, random_state=0)
     )
     scores = cross_validate(
         model, X, y, cv=StratifiedKFold(3), scoring="balanced_accuracy"
@@ -101,7 +101,7 @@ def test_cross_validate_and_an_imbalanced_learn_pipeline(digits_lt):
     resampled = make_imb_pipeline(
         StandardScaler(),
         RandomOverSampler(random_state=0),
-        MLPMarginClassifier(max_epochs=5, random_state=0),
+        MLPMarginClassifier(max_iter=5, random_state=0),
     ).fit(X, y)
     # After oversampling every class has the majority's count.
     counts = resampled[-1].class_counts_
@@ -110,7 +110,7 @@ def test_cross_validate_and_an_imbalanced_learn_pipeline(digits_lt):
 
 def test_clone_set_params_and_pickle_round_trip(digits_lt):
     X, _, y, _ = digits_lt
-    clf = MLPMarginClassifier(loss="vs", max_epochs=3, random_state=0)
+    clf = MLPMarginClassifier(loss="vs", max_iter=3, random_state=0)
     assert clone(clf).get_params() == clf.get_params()
     clf.set_params(hidden_layer_sizes=(20,), vs_gamma=0.1)
     clf.fit(X, y)
@@ -123,9 +123,7 @@ def test_random_state_makes_fits_bit_identical_and_seeds_differ(digits_lt):
     X, _, y, _ = digits_lt
 
     def fit(seed):
-        return MLPMarginClassifier(max_epochs=3, dropout=0.2, random_state=seed).fit(
-            X, y
-        )
+        return MLPMarginClassifier(max_iter=3, dropout=0.2, random_state=seed).fit(X, y)
 
     a, b, c = fit(7), fit(7), fit(8)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
@@ -135,7 +133,7 @@ def test_random_state_makes_fits_bit_identical_and_seeds_differ(digits_lt):
 def test_early_stopping_holds_out_data_and_stops(digits_lt):
     X, _, y, _ = digits_lt
     clf = MLPMarginClassifier(
-        early_stopping=True, n_iter_no_change=2, tol=10.0, max_epochs=50, random_state=0
+        early_stopping=True, n_iter_no_change=2, tol=10.0, max_iter=50, random_state=0
     ).fit(X, y)
     assert clf.n_iter_ < 50
     assert "valid_loss" in clf.net_.history[-1]
@@ -143,9 +141,9 @@ def test_early_stopping_holds_out_data_and_stops(digits_lt):
 
 def test_quiet_by_default_and_verbose_on_request(digits_lt, capsys):
     X, _, y, _ = digits_lt
-    MLPMarginClassifier(max_epochs=2, random_state=0).fit(X, y)
+    MLPMarginClassifier(max_iter=2, random_state=0).fit(X, y)
     assert capsys.readouterr().out == ""
-    MLPMarginClassifier(max_epochs=2, random_state=0, verbose=1).fit(X, y)
+    MLPMarginClassifier(max_iter=2, random_state=0, verbose=1).fit(X, y)
     assert "train_loss" in capsys.readouterr().out
 
 
@@ -153,7 +151,7 @@ def test_quiet_by_default_and_verbose_on_request(digits_lt, capsys):
 def test_fits_on_cuda_and_predicts_like_cpu_shapes(digits_lt):
     X, _, y, _ = digits_lt
     clf = MLPMarginClassifier(
-        loss="elm", device="cuda", max_epochs=3, random_state=0
+        loss="elm", device="cuda", max_iter=3, random_state=0
     ).fit(X, y)
     assert next(clf.net_.module_.parameters()).is_cuda
     assert clf.predict_proba(X).shape == (len(X), 10)
@@ -171,7 +169,7 @@ def test_loss_curve_and_n_iter_as_mlp_classifier():
     from sklearn.neural_network import MLPClassifier
 
     X, y = _separable()
-    ours = MLPMarginClassifier("ce", max_epochs=100, random_state=0).fit(X, y)
+    ours = MLPMarginClassifier("ce", max_iter=100, random_state=0).fit(X, y)
     theirs = MLPClassifier(max_iter=100, tol=0, random_state=0).fit(X, y)
     assert len(ours.loss_curve_) == ours.n_iter_ == 100
     assert len(theirs.loss_curve_) == theirs.n_iter_
@@ -187,7 +185,7 @@ def test_validation_attributes_as_mlp_classifier_with_early_stopping():
 
     X, y = _separable()
     params = {"early_stopping": True, "random_state": 0}
-    ours = MLPMarginClassifier(max_epochs=100, **params).fit(X, y)
+    ours = MLPMarginClassifier(max_iter=100, **params).fit(X, y)
     theirs = MLPClassifier(max_iter=100, **params).fit(X, y)
     for model in (ours, theirs):
         assert len(model.validation_scores_) == model.n_iter_
@@ -202,7 +200,7 @@ def test_set_output_pandas_gives_the_embedding_names():
     frame = pd.DataFrame(X, columns=list("abcd"))
     model = make_pipeline(
         StandardScaler(),
-        MLPMarginClassifier(hidden_layer_sizes=(6, 3), max_epochs=2, random_state=0),
+        MLPMarginClassifier(hidden_layer_sizes=(6, 3), max_iter=2, random_state=0),
     ).set_output(transform="pandas")
     model.fit(frame, y)
     embeddings = model[-1].transform(model[:-1].transform(frame))
@@ -223,7 +221,7 @@ def test_a_huge_learning_rate_warns_and_names_it():
 
     X, y = _separable()
     with pytest.warns(ConvergenceWarning, match="learning_rate_init=1000.0"):
-        MLPMarginClassifier(learning_rate_init=1e3, max_epochs=20, random_state=0).fit(
+        MLPMarginClassifier(learning_rate_init=1e3, max_iter=20, random_state=0).fit(
             X, y
         )
 
@@ -236,7 +234,7 @@ def test_a_sane_fit_does_not_warn():
     X, y = _separable()
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        MLPMarginClassifier(max_epochs=100, random_state=0).fit(X, y)
+        MLPMarginClassifier(max_iter=100, random_state=0).fit(X, y)
 
 
 @pytest.mark.parametrize(
@@ -256,11 +254,11 @@ def test_auto_alpha_follows_the_documented_rule(loss, n_samples, expected):
     y = np.arange(n_samples) % 3
     X = rng.normal(size=(n_samples, 2)).astype(np.float32)
     clf = MLPMarginClassifier(
-        loss, hidden_layer_sizes=(4,), max_epochs=1, batch_size=4096
+        loss, hidden_layer_sizes=(4,), max_iter=1, batch_size=4096
     ).fit(X, y)
     assert clf.alpha_ == pytest.approx(expected)
     assert clf.net_.alpha == pytest.approx(expected)
-    fixed = MLPMarginClassifier(loss, alpha=0.5, max_epochs=1).fit(X[:50], y[:50])
+    fixed = MLPMarginClassifier(loss, alpha=0.5, max_iter=1).fit(X[:50], y[:50])
     assert fixed.alpha_ == 0.5
 
 
@@ -286,12 +284,12 @@ def test_warm_start_continues_from_the_fitted_weights_as_mlp_classifier_does():
     from sklearn.neural_network import MLPClassifier
 
     X, y = _small_problem()
-    params = {"hidden_layer_sizes": (8,), "max_epochs": 3, "random_state": 0}
+    params = {"hidden_layer_sizes": (8,), "max_iter": 3, "random_state": 0}
     model = MLPMarginClassifier(warm_start=True, **params).fit(X, y)
     first = _weights(model)
     # A second fit with a step too small to move: it starts where the first
     # one ended (a cold start would start from a new initialisation).
-    model.set_params(learning_rate_init=1e-12, max_epochs=2).fit(X, y)
+    model.set_params(learning_rate_init=1e-12, max_iter=2).fit(X, y)
     for key, value in _weights(model).items():
         torch.testing.assert_close(value, first[key], rtol=1e-5, atol=1e-6)
     cold = MLPMarginClassifier(warm_start=False, **params).fit(X, y)
@@ -311,7 +309,7 @@ def test_warm_start_continues_from_the_fitted_weights_as_mlp_classifier_does():
 def test_warm_start_needs_the_same_classes_and_features():
     X, y = _small_problem()
     model = MLPMarginClassifier(
-        hidden_layer_sizes=(4,), max_epochs=1, warm_start=True, random_state=0
+        hidden_layer_sizes=(4,), max_iter=1, warm_start=True, random_state=0
     ).fit(X, y)
     with pytest.raises(ValueError, match="warm_start can only be used where `y` has"):
         model.fit(X, np.where(y == 1, 2, y))
@@ -323,7 +321,7 @@ def test_warm_start_needs_the_same_classes_and_features():
 
 def test_verbose_output_is_plain_text_when_stdout_is_not_a_terminal(capsys):
     X, y = _small_problem()
-    params = {"hidden_layer_sizes": (4,), "max_epochs": 3, "verbose": 1}
+    params = {"hidden_layer_sizes": (4,), "max_iter": 3, "verbose": 1}
     MLPMarginClassifier(random_state=0, **params).fit(X, y)
     out = capsys.readouterr().out
     assert "train_loss" in out and len(out.strip().splitlines()) == 5
@@ -335,7 +333,7 @@ def test_verbose_output_keeps_skorch_colours_on_a_terminal(monkeypatch, capsys):
 
     X, y = _small_problem()
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
-    params = {"hidden_layer_sizes": (4,), "max_epochs": 2, "verbose": 1}
+    params = {"hidden_layer_sizes": (4,), "max_iter": 2, "verbose": 1}
     MLPMarginClassifier(random_state=0, **params).fit(X, y)
     # The first epoch's loss is the best so far: skorch colours it.
     assert "\x1b[" in capsys.readouterr().out
@@ -353,7 +351,7 @@ def test_one_predicted_class_with_string_labels_warns_naming_the_class():
     y = np.array(["no", "yes"], dtype=object)[
         np.r_[np.zeros(80), np.ones(20)].astype(int)
     ]
-    model = MLPMarginClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    model = MLPMarginClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     with pytest.warns(
         ConvergenceWarning,
         match=r"predicts the single class '(no|yes)' for every training row",
@@ -368,7 +366,7 @@ def test_a_feature_of_huge_scale_warns_naming_it_and_recommending_scaling():
     import pandas as pd
 
     X, y = _small_problem()
-    params = {"hidden_layer_sizes": (4,), "max_epochs": 2, "random_state": 0}
+    params = {"hidden_layer_sizes": (4,), "max_iter": 2, "random_state": 0}
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         MLPMarginClassifier(**params).fit(X, y)  # scaled: no warning
@@ -385,3 +383,23 @@ def test_a_feature_of_huge_scale_warns_naming_it_and_recommending_scaling():
     frame = pd.DataFrame(X, columns=["a", "b", "income", "d", "e"])
     with pytest.warns(UserWarning, match=r"Features 2 \('income'\), 4 \('e'\) reach"):
         MLPMarginClassifier(**params).partial_fit(frame, y, classes=[0, 1])
+
+
+def test_max_epochs_is_the_deprecated_name_of_max_iter():
+    # scikit-learn's pattern for a renamed parameter: the old name still
+    # trains for that many epochs, with a FutureWarning naming the new one.
+    X, _, y, _ = load_digits_lt(imbalance_ratio=10, random_state=0)
+    new = MLPMarginClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    assert new.get_params()["max_epochs"] == "deprecated"
+    new.fit(X, y)
+    old = MLPMarginClassifier(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
+    with pytest.warns(FutureWarning, match="'max_epochs' was renamed to 'max_iter'"):
+        old.fit(X, y)
+    assert new.n_iter_ == old.n_iter_ == 3
+    np.testing.assert_array_equal(old.predict_proba(X), new.predict_proba(X))
+    # max_epochs wins over max_iter while it is set, as it did before.
+    old.set_params(max_iter=50)
+    with pytest.warns(FutureWarning):
+        assert old.fit(X, y).n_iter_ == 3
+    with pytest.raises(ValueError, match="max_iter"):
+        MLPMarginClassifier(max_iter=0).fit(X, y)

@@ -494,7 +494,7 @@ def test_estimators_let_a_keyboard_interrupt_through(monkeypatch, method):
     X, y = _data()
     # partial_fit trains one epoch a call: interrupt that one.
     _interrupt_in_epoch(monkeypatch, 2 if method == "fit" else 1)
-    clf = MLPMarginClassifier(max_epochs=4, random_state=0)
+    clf = MLPMarginClassifier(max_iter=4, random_state=0)
     with pytest.raises(KeyboardInterrupt):
         if method == "fit":
             clf.fit(X, y)
@@ -503,7 +503,7 @@ def test_estimators_let_a_keyboard_interrupt_through(monkeypatch, method):
     monkeypatch.undo()
     # Nothing is left switched on: the next fit trains all its epochs, and
     # the SIGINT handler is the one from before.
-    assert MLPMarginClassifier(max_epochs=4).fit(X, y).n_iter_ == 4
+    assert MLPMarginClassifier(max_iter=4).fit(X, y).n_iter_ == 4
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
@@ -513,7 +513,7 @@ def test_early_stopping_still_ends_training_inside_the_estimators():
 
     X, y = _data()
     clf = MLPMarginClassifier(
-        max_epochs=200, early_stopping=True, n_iter_no_change=2, random_state=0
+        max_iter=200, early_stopping=True, n_iter_no_change=2, random_state=0
     ).fit(X, y)
     assert clf.n_iter_ < 200
 

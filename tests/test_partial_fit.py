@@ -48,6 +48,10 @@ def _toy(seed=0, n_samples=60, n_features=4):
     return X, y
 
 
+# The number of epochs: max_iter in the MLP (MLPClassifier's name); in the
+# linear model max_iter is L-BFGS's budget and max_epochs the minibatch one.
+_EPOCHS = {MLPMarginClassifier: "max_iter", LinearMarginClassifier: "max_epochs"}
+
 ESTIMATORS = [
     pytest.param(
         MLPMarginClassifier(
@@ -73,7 +77,7 @@ def test_ten_chunks_match_a_single_fit_within_one_point(estimator, digits):
     X, y, X_test, y_test = digits
     epochs = 40
     # 48 rows a chunk, 24 a batch: both ways take the same 20 steps an epoch.
-    params = {"batch_size": 24, "max_epochs": epochs, "random_state": 0}
+    params = {"batch_size": 24, _EPOCHS[type(estimator)]: epochs, "random_state": 0}
     single = estimator.set_params(**params).fit(X, y)
     single_score = balanced_accuracy_score(y_test, single.predict(X_test))
 
@@ -123,7 +127,7 @@ def test_class_counts_accumulate_over_calls(cls):
     X0, y0 = chunks[0]
     chunks[0] = (X0[y0 < 2], y0[y0 < 2])
     labels = np.array(["a", "b", "c"])
-    clf = cls(max_epochs=5, random_state=0)
+    clf = cls(**{_EPOCHS[cls]: 5}, random_state=0)
     seen = []
     for X, y in chunks:
         clf.partial_fit(X, labels[y], classes=labels[rng.permutation(3)])
@@ -185,7 +189,7 @@ def test_drw_epochs_are_counted_over_calls():
         "ldam",
         reweight="drw",
         reweight_start=0.5,
-        max_epochs=4,
+        max_iter=4,
         hidden_layer_sizes=(8,),
         random_state=0,
     )
@@ -276,7 +280,7 @@ def test_sample_weight_of_two_equals_a_duplicated_row():
 
 def test_partial_fit_after_fit_continues_from_the_fitted_weights():
     X, y = _toy()
-    clf = MLPMarginClassifier(hidden_layer_sizes=(8,), max_epochs=30, random_state=0)
+    clf = MLPMarginClassifier(hidden_layer_sizes=(8,), max_iter=30, random_state=0)
     clf.fit(X, y)
     fitted = {k: v.clone() for k, v in clf.net_.module_.state_dict().items()}
     clf.set_params(learning_rate_init=1e-12)  # a step too small to move

@@ -42,7 +42,7 @@ ESTIMATORS = {
         loss="elm",
         hidden_layer_sizes=(6, 4),
         early_stopping=True,
-        max_epochs=4,
+        max_iter=4,
         random_state=0,
     ),
     "mlp-ldam-class-weight": MLPMarginClassifier(
@@ -50,7 +50,7 @@ ESTIMATORS = {
         class_weight={0: 1.0, 2: 3.0},
         hidden_layer_sizes=5,
         dropout=0.1,
-        max_epochs=3,
+        max_iter=3,
         random_state=0,
     ),
 }
@@ -139,7 +139,7 @@ def _pickle_as_if_fitted_on_cuda(clf, monkeypatch):
 def test_model_pickled_on_cuda_loads_and_predicts_on_cpu(data, monkeypatch):
     X, y = data
     clf = MLPMarginClassifier(
-        loss="ldam", hidden_layer_sizes=(5,), max_epochs=3, random_state=0
+        loss="ldam", hidden_layer_sizes=(5,), max_iter=3, random_state=0
     ).fit(X, y)
     blob, cuda_state = _pickle_as_if_fitted_on_cuda(clf, monkeypatch)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -198,7 +198,7 @@ np.save(sys.argv[4], np.stack([pickled.predict_proba(X), safe.predict_proba(X)])
 def test_model_fitted_on_cuda_loads_in_a_process_without_cuda(data, tmp_path):
     X, y = data
     clf = MLPMarginClassifier(
-        hidden_layer_sizes=(8,), max_epochs=5, device="cuda", random_state=0
+        hidden_layer_sizes=(8,), max_iter=5, device="cuda", random_state=0
     ).fit(X, y)
     assert next(clf.net_.module_.parameters()).is_cuda
     np.save(tmp_path / "X.npy", X)
@@ -266,7 +266,7 @@ def test_safe_format_round_trip_predicts_identically(fitted, data):
 
 def test_safe_format_writes_to_a_path_and_leaves_torch_rng_alone(data, tmp_path):
     X, y = data
-    clf = MLPMarginClassifier(max_epochs=2, random_state=0).fit(X, y)
+    clf = MLPMarginClassifier(max_iter=2, random_state=0).fit(X, y)
     path = tmp_path / "model.sklt"
     save(clf, path)
     save(clf, str(path))  # replaces the file
@@ -316,7 +316,7 @@ def test_safe_format_keeps_parameter_types(data):
         class_weight={np.int64(2): 2.5, 1: 1.5},
         device=torch.device("cpu"),
         random_state=np.random.RandomState(3),
-        max_epochs=2,
+        max_iter=2,
     ).fit(X, y)
     params = _round_trip(clf).get_params()
     assert params["hidden_layer_sizes"] == (4, 3)
@@ -368,7 +368,7 @@ class _Payload:
 @pytest.fixture
 def saved(data):
     X, y = data
-    clf = MLPMarginClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    clf = MLPMarginClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     buffer = io.BytesIO()
     save(clf.fit(X, y), buffer)
     EXECUTED.clear()
@@ -495,7 +495,7 @@ def test_extra_fitted_attributes_round_trip(data):
     # best_validation_score_ (None without early stopping) are stored as
     # plain JSON, whatever their names.
     X, y = data
-    clf = MLPMarginClassifier(max_epochs=2, random_state=0).fit(X, y)
+    clf = MLPMarginClassifier(max_iter=2, random_state=0).fit(X, y)
     clf.loss_curve_ = [1.25, 0.5, float("nan")]
     clf.best_validation_score_ = None
     clf.validation_scores_ = np.array([0.25, 0.75])
@@ -556,11 +556,11 @@ def _preprocessing():
 
 WHOLE_MODELS = {
     "scaler-mlp": lambda: make_pipeline(
-        StandardScaler(), MLPMarginClassifier(max_epochs=3, random_state=0)
+        StandardScaler(), MLPMarginClassifier(max_iter=3, random_state=0)
     ),
     "columns-mlp": lambda: make_pipeline(
         _preprocessing(),
-        MLPMarginClassifier(loss="ldam", max_epochs=3, random_state=0),
+        MLPMarginClassifier(loss="ldam", max_iter=3, random_state=0),
     ),
     "adjusted-linear": lambda: LogitAdjustedClassifier(
         make_pipeline(_preprocessing(), LinearMarginClassifier(random_state=0)),
@@ -571,7 +571,7 @@ WHOLE_MODELS = {
     ),
     "adjusted-cv-mlp": lambda: LogitAdjustedClassifierCV(
         make_pipeline(
-            _preprocessing(), MLPMarginClassifier(max_epochs=2, random_state=0)
+            _preprocessing(), MLPMarginClassifier(max_iter=2, random_state=0)
         ),
         taus=[0.0, 1.0],
         cv=2,
@@ -609,7 +609,7 @@ def test_whole_model_round_trip_predicts_identically(name, table):
 
 def test_prefit_inner_classifier_stays_one_object(data, tmp_path):
     X, y = data
-    inner = MLPMarginClassifier(max_epochs=2, random_state=0).fit(X, y)
+    inner = MLPMarginClassifier(max_iter=2, random_state=0).fit(X, y)
     model = LogitAdjustedClassifier(inner, prefit=True).fit(X, y)
     save(model, tmp_path / "model.sklt")
     restored = load(tmp_path / "model.sklt")

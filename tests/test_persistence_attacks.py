@@ -205,7 +205,7 @@ def genuine(tmp_path_factory):
     rng = np.random.RandomState(0)
     y = np.repeat([0, 1, 2], [30, 12, 6])
     X = rng.normal(size=(y.size, 4)) + y[:, None]
-    mlp = MLPMarginClassifier(hidden_layer_sizes=(4,), max_epochs=2, random_state=0)
+    mlp = MLPMarginClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
     save(mlp.fit(X, y), directory / "mlp.sklt")
     pipeline = make_pipeline(StandardScaler(), LinearMarginClassifier(random_state=0))
     save(pipeline.fit(X, y), directory / "pipeline.sklt")

@@ -136,7 +136,7 @@ MODELS = {
     ),
     "grid-search-mlp": (
         lambda: GridSearchCV(
-            MLPMarginClassifier(max_epochs=2, random_state=0),
+            MLPMarginClassifier(max_iter=2, random_state=0),
             {"hidden_layer_sizes": [(4,), (6,)]},
             cv=2,
         ),

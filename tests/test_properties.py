@@ -179,7 +179,7 @@ def _estimators(draw):
     if kind == "mlp":
         loss = draw(st.sampled_from(sorted(LOSSES)))
         return MLPMarginClassifier(
-            loss=loss, hidden_layer_sizes=(6,), max_epochs=3, random_state=0
+            loss=loss, hidden_layer_sizes=(6,), max_iter=3, random_state=0
         )
     inner = draw(st.sampled_from(["logreg", "linear"]))
     inner = (
@@ -340,16 +340,15 @@ def test_extreme_settings_end_finite_or_with_a_clear_error(
         "learning_rate_init": learning_rate,
         "reweight": reweight,
         "alpha": 0.0,
-        "max_epochs": 2,
         "batch_size": 512,
         "random_state": 0,
     }
     if kind == "linear":
         if loss == "elm":
             loss = params["loss"] = "ldam"
-        estimator = LinearMarginClassifier(**params)
+        estimator = LinearMarginClassifier(max_epochs=2, **params)
     else:
-        estimator = MLPMarginClassifier(hidden_layer_sizes=(16,), **params)
+        estimator = MLPMarginClassifier(hidden_layer_sizes=(16,), max_iter=2, **params)
     X, y = EXTREME
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -368,7 +367,7 @@ def test_extreme_settings_end_finite_or_with_a_clear_error(
             tau=2.0,
             solver="sgd",
             learning_rate_init=1e2,
-            max_epochs=2,
+            max_iter=2,
             alpha=0.0,
             random_state=0,
         ),
@@ -402,13 +401,13 @@ def small():
         lambda seed: MLPMarginClassifier(
             loss="elm",
             hidden_layer_sizes=(8,),
-            max_epochs=4,
+            max_iter=4,
             batch_size=16,
             early_stopping=True,
             random_state=seed,
         ),
         lambda seed: MLPMarginClassifier(
-            loss="ldam", reweight="drw", dropout=0.3, max_epochs=4, random_state=seed
+            loss="ldam", reweight="drw", dropout=0.3, max_iter=4, random_state=seed
         ),
     ],
     ids=["linear_lbfgs", "linear_lbfgs_ldam_drw", "mlp_elm_early_stopping", "mlp_drw"],

@@ -106,7 +106,7 @@ def test_mlp_zero_weight_equals_dropped_row(data, loss, params):
     params = {
         "loss": loss,
         "hidden_layer_sizes": (8,),
-        "max_epochs": 5,
+        "max_iter": 5,
         "batch_size": 32,
         "random_state": 0,
         **params,

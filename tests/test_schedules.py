@@ -63,7 +63,7 @@ def test_ldam_drw_paper_recipe_lr_and_weights_epoch_by_epoch(fit_with_callback):
         learning_rate_init=0.1,
         learning_rate="step",
         warmup_epochs=2,
-        max_epochs=10,
+        max_iter=10,
         hidden_layer_sizes=(8,),
         random_state=0,
     )
@@ -105,7 +105,7 @@ def test_drw_weights_are_on_within_max_epochs(
         reweight="drw",
         class_weight="balanced",
         reweight_start=reweight_start,
-        max_epochs=max_epochs,
+        max_iter=max_epochs,
         hidden_layer_sizes=(8,),
         random_state=0,
     )
@@ -120,9 +120,9 @@ def test_drw_changes_a_two_epoch_model():
     # The case: at max_epochs=2 DRW used to be silently off (switch
     # epoch round(0.8 * 2) = 2 never reached), giving the unweighted model.
     X, y = _toy()
-    unweighted = MLPMarginClassifier("ldam", max_epochs=2, random_state=0).fit(X, y)
+    unweighted = MLPMarginClassifier("ldam", max_iter=2, random_state=0).fit(X, y)
     drw = MLPMarginClassifier(
-        "ldam", reweight="drw", class_weight="balanced", max_epochs=2, random_state=0
+        "ldam", reweight="drw", class_weight="balanced", max_iter=2, random_state=0
     ).fit(X, y)
     assert not np.allclose(unweighted.predict_proba(X), drw.predict_proba(X))
 
@@ -134,7 +134,7 @@ def test_partial_fit_drw_switches_on_by_the_last_planned_call(calls, reweight_st
         "ldam",
         reweight="drw",
         reweight_start=reweight_start,
-        max_epochs=calls,
+        max_iter=calls,
         hidden_layer_sizes=(8,),
         random_state=0,
     )

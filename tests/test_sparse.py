@@ -26,7 +26,7 @@ def _linear():
 
 def _mlp(**params):
     return MLPMarginClassifier(
-        **{"hidden_layer_sizes": (8,), "max_epochs": 5, "random_state": 0, **params}
+        **{"hidden_layer_sizes": (8,), "max_iter": 5, "random_state": 0, **params}
     )
 
 
@@ -165,7 +165,7 @@ def _huge(n_rows, n_features, seed=0):
         MLPMarginClassifier(
             hidden_layer_sizes=(4,),
             batch_size=2048,
-            max_epochs=1,
+            max_iter=1,
             learning_rate_init=0.05,
             random_state=0,
         ),

@@ -106,7 +106,7 @@ def test_estimator_fit_predict_and_transform_run_on_the_budget(monkeypatch):
         with threadpool_limits(1, user_api="blas"):
             torch.set_num_threads(2)
             clf = MLPMarginClassifier(
-                hidden_layer_sizes=(8,), max_epochs=2, random_state=0
+                hidden_layer_sizes=(8,), max_iter=2, random_state=0
             ).fit(X, y)
             clf.predict(X)
             clf.transform(X)

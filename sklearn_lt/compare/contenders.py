@@ -159,7 +159,7 @@ def default_contenders(random_state=0):
         return MLPMarginClassifier(
             loss,
             **_MLP_SETTINGS,
-            max_epochs=_MLP_EPOCHS,
+            max_iter=_MLP_EPOCHS,
             random_state=seed,
             **kwargs,
         )
