@@ -25,13 +25,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._interrupts import propagating_interrupts
 from .losses import LOSSES, get_loss_class
-from .net import (
-    DeferredReweighting,
-    LongTailNet,
-    _check_device,
-    propagating_interrupts,
-)
+from .net import DeferredReweighting, LongTailNet, _check_device
 from .schedules import (
     SCHEDULES,
     LearningRateSchedule,

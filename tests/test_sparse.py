@@ -16,7 +16,7 @@ from sklearn.datasets import make_classification
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-import sklearn_lt.net
+import sklearn_lt._batches
 from sklearn_lt import LinearMarginClassifier, MLPMarginClassifier
 
 
@@ -131,7 +131,7 @@ def test_batches_above_the_dense_limit_go_to_torch_as_sparse_tensors(
     # model as with dense batches, up to float rounding.
     X, y = sparse_data
     dense_batches = _quiet(ESTIMATORS[name]().fit, sp.csr_matrix(X), y)
-    monkeypatch.setattr(sklearn_lt.net, "_DENSE_BATCH_BYTES", 0)
+    monkeypatch.setattr(sklearn_lt._batches, "_DENSE_BATCH_BYTES", 0)
     sparse_batches = _quiet(ESTIMATORS[name]().fit, sp.csr_matrix(X), y)
     np.testing.assert_allclose(
         sparse_batches.predict_proba(sp.csr_matrix(X)),
