@@ -354,7 +354,7 @@ def _assert_close_fits(fast, reference, rtol=1e-5, atol=1e-6):
         {"criterion": CrossEntropyLoss},
         {"criterion": LDAMLoss, "module__head": "linear"},
         {"criterion": VSLoss},
-        {"criterion": FocalLoss},  # autograd for the loss only
+        {"criterion": FocalLoss},
         {"criterion": ELMLoss, "module__return_embeddings": True},
         {"module__activation": "tanh", "module__hidden_layer_sizes": (8, 6)},
         {"optimizer": torch.optim.AdamW, "alpha": 0.0},
@@ -470,7 +470,7 @@ _LOSS_SETTINGS = {
     "balanced_softmax": {"criterion": BalancedSoftmaxLoss},
     "ldam": {"criterion": LDAMLoss, "criterion__scale": 5.0},
     "vs": {"criterion": VSLoss},
-    "focal": {"criterion": FocalLoss},  # no closed form: autograd in the step
+    "focal": {"criterion": FocalLoss},
     "elm": {"criterion": ELMLoss, "module__return_embeddings": True},
 }
 _OPTIMIZER_SETTINGS = {

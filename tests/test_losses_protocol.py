@@ -43,6 +43,52 @@ def example():
     return _worked_example()
 
 
+def test_every_registered_loss_has_a_closed_form():
+    # Each loss of the package is exact in closed form (the issue: "LDAM and
+    # focal get closed forms if they are exact"); autograd is for others'.
+    logits = torch.randn(6, 3, dtype=torch.float64)
+    target = torch.tensor([0, 1, 2, 0, 1, 2])
+    embeddings = torch.randn(6, 4, dtype=torch.float64)
+    for name, loss_class in LOSSES.items():
+        criterion = loss_class([5, 3, 2])
+        extra = embeddings if criterion.uses_embeddings else None
+        assert criterion.value_and_grad(logits, target, extra) is not None, name
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 3.7])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_focal_closed_form_equals_autograd(gamma, reduction, weighted):
+    # dl/dz_j = c (delta_jy - p_j), c = gamma (1-p)^(gamma-1) p log p - (1-p)^gamma
+    # (Lin et al.'s loss differentiated by hand) against autograd, with
+    # rows whose target probability is 1 to float64 precision (logits 60
+    # apart) among them.
+    from sklearn_lt.losses import FocalLoss
+
+    rng = torch.Generator().manual_seed(int(gamma * 10) + weighted)
+    logits = torch.randn(40, 5, generator=rng, dtype=torch.float64) * 3
+    target = torch.randint(0, 5, (40,), generator=rng)
+    logits[:4] = 0.0
+    logits[torch.arange(4), target[:4]] = 60.0
+    weight = torch.rand(5, generator=rng, dtype=torch.float64) if weighted else None
+    sample_weight = (
+        torch.rand(40, generator=rng, dtype=torch.float64) if weighted else None
+    )
+    loss = FocalLoss(gamma=gamma, weight=weight, reduction=reduction)
+    value, (grad,) = loss.value_and_grad(logits, target, sample_weight=sample_weight)
+    z = logits.clone().requires_grad_()
+    expected = loss(z, target, sample_weight=sample_weight)
+    (expected_grad,) = torch.autograd.grad(expected, z)
+    torch.testing.assert_close(value, expected.detach())
+    torch.testing.assert_close(grad, expected_grad)
+    if gamma == 0.0:  # cross-entropy's gradient, softmax minus one-hot
+        ce = torch.nn.functional.cross_entropy(
+            z, target, weight=None, reduction=reduction
+        )
+        if not weighted:
+            torch.testing.assert_close(grad, torch.autograd.grad(ce, z)[0])
+
+
 def test_every_registered_loss_answers_the_protocol():
     logits = torch.randn(6, 3, dtype=torch.float64)
     target = torch.tensor([0, 1, 2, 0, 1, 2])

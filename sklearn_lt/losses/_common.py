@@ -307,7 +307,7 @@ class _CountLoss(nn.Module):
         answer is ``None`` it differentiates :meth:`forward` with autograd
         instead. The step never looks at the loss's type. This default has
         no closed form; a loss with one overrides it (the softmax
-        cross-entropy family, :class:`ELMLoss`).
+        cross-entropy family, :class:`FocalLoss`, :class:`ELMLoss`).
 
         Parameters
         ----------
