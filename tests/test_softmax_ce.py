@@ -114,11 +114,17 @@ def test_all_zero_sample_weights_give_zero_loss_and_gradient():
     assert not grad.any()
 
 
-def test_losses_without_a_closed_form_answer_none():
+def test_inputs_without_a_closed_form_answer_none():
     logits = torch.randn(5, 3, dtype=torch.float64)
     target = torch.tensor([0, 1, 2, 0, 1])
     embeddings = torch.randn(5, 4, dtype=torch.float64)
-    assert FocalLoss(COUNTS[:3]).value_and_grad(logits, target) is None
+    # Focal has its closed form (test_losses_protocol.py checks its values),
+    # except for reduction "none" and half precision, like the others.
+    assert FocalLoss(COUNTS[:3]).value_and_grad(logits, target) is not None
+    assert (
+        FocalLoss(COUNTS[:3], reduction="none").value_and_grad(logits, target) is None
+    )
+    assert FocalLoss(COUNTS[:3]).value_and_grad(logits.half(), target) is None
     none = LogitAdjustedLoss(COUNTS[:3], reduction="none")
     assert none.value_and_grad(logits, target) is None
     half = LDAMLoss(COUNTS[:3]).value_and_grad(logits.half(), target)
