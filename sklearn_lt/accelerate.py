@@ -41,8 +41,11 @@ A recipe, in a script ``train.py`` run with ``accelerate launch train.py``
         accelerator=accelerator,
     )
     net.fit(X.astype(np.float32), y.astype(np.int64))  # y encoded 0..K-1
-    if accelerator.is_main_process:
-        net.save_params(f_params="model.pt")
+    # collective: every process calls it (skorch waits for all of them),
+    # only the main process writes
+    net.save_params(f_params="model.pt")
+    accelerator.wait_for_everyone()
+    accelerator.end_training()  # leave the process group before exit
 
 Differences from :class:`~sklearn_lt.LongTailNet`, all from Accelerate:
 

@@ -104,6 +104,11 @@ def main(data_path, out_dir, options):
         num_processes=accelerator.num_processes,
         **params,
     )
+    # leave the process group before the interpreter exits: a gloo group
+    # still open at exit can abort one process ("terminate called without
+    # an active exception", SIGABRT), seen once in CI after a good fit
+    accelerator.wait_for_everyone()
+    accelerator.end_training()
 
 
 if __name__ == "__main__":
