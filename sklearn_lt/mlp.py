@@ -97,12 +97,13 @@ class MLPMarginClassifier(
         ``0.5 * alpha * sum ||W||^2``. ``"auto"`` scales it with the
         training rows ``n`` (with ``sample_weight``, their total weight,
         ``class_counts_.sum()``): ``1e-2`` up to 2,000 rows, then
-        ``1e-2 * (2000 / n) ** 2`` (``1e-4`` at 20,000 rows): few rows need
-        a strong penalty not to memorise the rare class, many rows a weak
-        one not to underfit. These are the values that did best in
-        ``benchmarks/bench_quality.py`` on small binary and long-tailed
-        tables and on a 20,000-row one (numbers in
-        ``benchmarks/RESULTS.md``). With ``loss="elm"``, ``"auto"`` is
+        ``1e-2 * (2000 / n) ** 1.5`` (``1.25e-3`` at 8,000 rows, ``3.2e-4``
+        at 20,000): few rows need a strong penalty not to memorise the rare
+        class, many rows a weaker one not to underfit. The level and the
+        2,000 rows did best in ``benchmarks/bench_quality.py`` on small
+        binary and long-tailed tables; the decay (power 1.5 rather than 2)
+        did best on the real tables of ``benchmarks/bench_real.py`` (numbers
+        in ``benchmarks/RESULTS.md``). With ``loss="elm"``, ``"auto"`` is
         ``1e-4`` at any size: the strong penalty cost ELM 2 to 10 points
         on long-tailed multi-class tables. The value used is ``alpha_``.
     solver : {"adam", "sgd"}, default="adam"

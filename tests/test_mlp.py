@@ -240,11 +240,13 @@ def test_a_sane_fit_does_not_warn():
 @pytest.mark.parametrize(
     "loss, n_samples, expected",
     [
-        # 1e-2 up to 2,000 rows, then 1e-2 * (2000 / n)^2; ELM keeps 1e-4
+        # 1e-2 up to 2,000 rows, then 1e-2 * (2000 / n)^1.5; ELM keeps 1e-4
+        # (by hand: 0.25^1.5 = 0.125, 0.1^1.5 = 0.0316228, 0.5^1.5 = 0.3535534)
         ("logit_adjusted", 300, 1e-2),
         ("logit_adjusted", 2000, 1e-2),
-        ("logit_adjusted", 4000, 2.5e-3),
-        ("ldam", 20000, 1e-4),
+        ("logit_adjusted", 4000, 3.535534e-3),
+        ("logit_adjusted", 8000, 1.25e-3),
+        ("ldam", 20000, 3.16228e-4),
         ("elm", 300, 1e-4),
         ("elm", 20000, 1e-4),
     ],
