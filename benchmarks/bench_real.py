@@ -327,6 +327,19 @@ def _soft_vote(*classes):
     return build
 
 
+def _metric_optimal(cls, metric="balanced_accuracy"):
+    """``MetricOptimalClassifierCV`` (5-fold out-of-fold tuning of the
+    per-class decision weights) around one of ours, package defaults."""
+
+    def build(seed, info):
+        import sklearn_lt
+
+        inner = getattr(sklearn_lt, cls)(random_state=seed)
+        return _scaled(sklearn_lt.MetricOptimalClassifierCV(inner, metric=metric))
+
+    return build
+
+
 #: Contender name -> factory(seed, info) -> unfitted estimator (or None where
 #: it does not apply, e.g. a threshold on a multi-class table). ``info`` is a
 #: dict: table, group, n_classes, n_rows, n_features, numeric, categorical.
@@ -363,10 +376,12 @@ CONTENDERS = {
     # candidates for the defaults (issue #24, item 2)
     "mlp_ensemble4": _ours("MLPMarginClassifier", ensemble_size=4),
     "mlp_early_stopping": _ours("MLPMarginClassifier", early_stopping=True),
+    # the decision rule tuned on out-of-fold probabilities (issue #24/#25)
+    "mlp_metric_opt": _metric_optimal("MLPMarginClassifier"),
 }
 #: Contenders of ours (for the "best of ours" lines).
 OURS = {"mlp_margin", "linear_margin", "mlp_ldam_drw", "mlp_elm"}
-OURS.update({"mlp_ensemble4", "mlp_early_stopping"})
+OURS.update({"mlp_ensemble4", "mlp_early_stopping", "mlp_metric_opt"})
 OURS.update({"compare_mlp_margin_la", "compare_linear_margin_la"})
 OURS.update(name for name in CONTENDERS if "bagging" in name or "vote" in name)
 #: The default field (TabM-D and raw RealMLP only when named: slow).
@@ -380,15 +395,12 @@ DEFAULT_CONTENDERS = [
 # -- the cache key -------------------------------------------------------------
 #: Files of this package that do not decide what an estimator learns.
 _NOT_MODEL = {"compare", "persistence", "cli.py", "__main__.py", "__init__.py"}
-_NOT_MODEL |= {"plotting.py", "report.py", "datasets.py", "metrics.py"}
+_NOT_MODEL |= {"datasets.py", "metrics.py"}
 #: Modules hashed on their own (part name, file), not with the "model" files:
-#: the front end, and the meta-estimators around our classifiers (adding or
-#: editing bagging.py changes only the keys of the cells that use it).
+#: the front end (editing it changes only the keys of the cells behind it).
 _SEPARATE = {
     "sklearn_lt.compare.preprocessing": ("front_end", "compare/preprocessing.py"),
-    "sklearn_lt.bagging": ("bagging", "bagging.py"),
 }
-_NOT_MODEL |= {"bagging.py"}
 
 
 def _code(path):
@@ -411,7 +423,7 @@ def _code(path):
 def _source_hash(part):
     """Hash of this package's code (docstrings and comments aside): "model"
     (what an estimator's fit runs) or a part of :data:`_SEPARATE`
-    ("front_end": compare/preprocessing.py; "bagging": bagging.py)."""
+    ("front_end": compare/preprocessing.py)."""
     import sklearn_lt
 
     root = Path(sklearn_lt.__file__).parent
