@@ -378,10 +378,14 @@ CONTENDERS = {
     "mlp_early_stopping": _ours("MLPMarginClassifier", early_stopping=True),
     # the decision rule tuned on out-of-fold probabilities (issue #24/#25)
     "mlp_metric_opt": _metric_optimal("MLPMarginClassifier"),
+    # the selection estimators, default grids (issue #24, item 3)
+    "mlp_margin_cv": _ours("MLPMarginClassifierCV"),
+    "linear_margin_cv": _ours("LinearMarginClassifierCV"),
 }
 #: Contenders of ours (for the "best of ours" lines).
 OURS = {"mlp_margin", "linear_margin", "mlp_ldam_drw", "mlp_elm"}
 OURS.update({"mlp_ensemble4", "mlp_early_stopping", "mlp_metric_opt"})
+OURS.update({"mlp_margin_cv", "linear_margin_cv"})
 OURS.update({"compare_mlp_margin_la", "compare_linear_margin_la"})
 OURS.update(name for name in CONTENDERS if "bagging" in name or "vote" in name)
 #: The default field (TabM-D and raw RealMLP only when named: slow).
