@@ -69,7 +69,7 @@ def _split(table, seed=0):
     else:
         X, y = bench_real.load_table(table)
         X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=0.5, stratify=y, random_state=0
+            X, y, test_size=0.5, stratify=y, random_state=seed
         )
     classes = np.unique(y_train)  # binary: the second (sorted) is positive
     y_train = np.searchsorted(classes, y_train)
@@ -88,9 +88,14 @@ def _behind_front_end(estimator, info):
     )
 
 
-def _ours(info):
-    from sklearn_lt import LinearMarginClassifier
+BASE = "linear"  # set by --base: "linear" or "mlp"
 
+
+def _ours(info):
+    from sklearn_lt import LinearMarginClassifier, MLPMarginClassifier
+
+    if BASE == "mlp":
+        return _behind_front_end(MLPMarginClassifier(random_state=0), info)
     return _behind_front_end(LinearMarginClassifier(random_state=0), info)
 
 
@@ -237,13 +242,33 @@ def part_metric_optimal(table, seed):
     return rows
 
 
+SPLITS = 1  # set by --splits: stratified half/half splits of part 4
+
+
 def part_binary_agreement(table, seed):
+    rows = []
+    for split in range(SPLITS):
+        rows += _binary_agreement(table, split)
+    if SPLITS == 1:
+        return rows
+    frame = pd.DataFrame(rows).groupby(["table", "metric"], sort=False)
+    mean = frame.mean().reset_index().drop(columns="split")
+    mean["splits within 0.5"] = (
+        frame["difference (points)"]
+        .apply(lambda d: int((d.abs() <= 0.5).sum()))
+        .to_numpy()
+    )
+    mean["sd of difference"] = frame["difference (points)"].std().to_numpy()
+    return mean.to_dict("records")
+
+
+def _binary_agreement(table, split):
     from sklearn.metrics import get_scorer
     from sklearn.model_selection import TunedThresholdClassifierCV
 
     from sklearn_lt import MetricOptimalClassifierCV
 
-    X_train, X_test, y_train, y_test, info = _split(table)
+    X_train, X_test, y_train, y_test, info = _split(table, split)
     rows = []
     for ours_metric, scoring in (
         ("balanced_accuracy", "balanced_accuracy"),
@@ -258,6 +283,7 @@ def part_binary_agreement(table, seed):
             {
                 "table": table,
                 "metric": scoring,
+                "split": split,
                 "ours (test)": ours_score,
                 "sklearn's (test)": theirs_score,
                 "difference (points)": 100 * (ours_score - theirs_score),
@@ -287,7 +313,21 @@ def main(argv=None):
         default=5,
         help="seeds of the long-tailed tasks (their split); real tables: one split",
     )
+    parser.add_argument(
+        "--base",
+        choices=("linear", "mlp"),
+        default="linear",
+        help="ours in parts 2-3: LinearMarginClassifier or MLPMarginClassifier",
+    )
+    parser.add_argument(
+        "--splits",
+        type=int,
+        default=1,
+        help="part 4: stratified half/half splits (seeds 0..n-1), mean per tuner",
+    )
     args = parser.parse_args(argv)
+    global BASE, SPLITS
+    BASE, SPLITS = args.base, args.splits
     import sklearn
     import torch
 

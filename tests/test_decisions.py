@@ -15,6 +15,7 @@ from sklearn.metrics import (
     f1_score,
     get_scorer,
     make_scorer,
+    recall_score,
 )
 from sklearn.model_selection import (
     StratifiedKFold,
@@ -286,3 +287,38 @@ _NOT_ARGMAX = (
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("cap", [0.0, 0.01, 0.05])
+def test_worst_class_rule_keeps_the_balanced_accuracy_cap(cap):
+    # Recompute the out-of-fold probabilities with the same splits: the
+    # tuned rule's balanced accuracy (scikit-learn's) is at most ``cap``
+    # below that of the balanced rule argmax p_k / pi_k, and the
+    # unconstrained search (None) reaches at least the same worst recall.
+    X, y = make_long_tailed_classification(
+        n_samples=1500, n_classes=5, imbalance_ratio=20, random_state=3
+    )
+    cv = StratifiedKFold(3)
+    proba = cross_val_predict(LogisticRegression(), X, y, cv=cv, method="predict_proba")
+    prior = np.bincount(y) / len(y)
+    balanced = balanced_accuracy_score(y, np.argmax(proba / prior, axis=1))
+    scores = {}
+    for loss in (cap, None):
+        model = MetricOptimalClassifierCV(
+            LogisticRegression(),
+            metric="worst_class_recall",
+            cv=cv,
+            balanced_accuracy_loss=loss,
+        ).fit(X, y)
+        tuned = np.argmax(proba * model.weights_, axis=1)
+        assert model.best_score_ == pytest.approx(
+            recall_score(y, tuned, average=None).min()
+        )
+        scores[loss] = model.best_score_
+        if loss is not None:
+            assert balanced_accuracy_score(y, tuned) >= balanced - cap - 1e-12
+    assert scores[None] >= scores[cap]
+    with pytest.raises(InvalidParameterError, match="balanced_accuracy_loss"):
+        MetricOptimalClassifierCV(LogisticRegression(), balanced_accuracy_loss=2.0).fit(
+            X, y
+        )
