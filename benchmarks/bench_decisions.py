@@ -5,7 +5,9 @@ each split in half, stratified, seed 0, as in the issue's ISLR/Default table)
 and the long-tailed multi-class tasks of ``bench_quality.py`` (its own split).
 Every model goes behind ``sklearn-lt compare``'s per-fold preprocessing
 (``with_preprocessing``) with a ``StandardScaler``. "ours" is
-``LinearMarginClassifier()`` (``loss="logit_adjusted"``, ``tau=1``).
+``LinearMarginClassifier()`` (``loss="logit_adjusted"``, ``tau=1``);
+``--base mlp`` makes it ``MLPMarginClassifier()`` in parts 2 and 3 (a
+stronger, better-calibrated model where the linear one is misspecified).
 
 1. **Probabilities at the training prior** (binary tables):
    ``PriorCalibratedClassifier(ours, prior="train")`` (closed form,
@@ -32,12 +34,18 @@ Every model goes behind ``sklearn-lt compare``'s per-fold preprocessing
 4. **Binary agreement** (binary tables): ``MetricOptimalClassifierCV`` and
    ``TunedThresholdClassifierCV`` around ``LogisticRegression()`` for
    balanced accuracy and for F1 of the positive class (``"f1"``, our
-   fallback search): the test score of each.
+   fallback search): the test score of each. ``--splits n`` repeats it over
+   ``n`` stratified half/half splits (seeds ``0..n-1``) and reports the mean
+   test and CV score per tuner, the mean difference, its standard deviation
+   over the splits and in how many splits the two agree within 0.5 points
+   (one half is a noisy yardstick on a flat optimum).
 
 Run (one process, one thread)::
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 python benchmarks/bench_decisions.py
     python benchmarks/bench_decisions.py --parts 1 2 --tables default
+    python benchmarks/bench_decisions.py --parts 2 3 --base mlp
+    python benchmarks/bench_decisions.py --parts 4 --splits 5
 """
 
 import argparse
