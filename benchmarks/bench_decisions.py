@@ -188,6 +188,9 @@ def part_prior_shift(table, seed):
     calibrated = PriorCalibratedClassifier(FrozenEstimator(ours)).fit(X_train, y_train)
     train_prior = np.bincount(y_train) / len(y_train)
     rows = []
+    if CALIBRATION == "temperature_bias":
+        # A temperature and biases fitted on out-of-fold scores (BCTS).
+        calibrated = PriorCalibratedClassifier(_ours(info), method=CALIBRATION)
     for method in ("em", "bbse"):
         # BBSE needs held-out predictions: out-of-fold over 5 folds.
         adapter = PriorShiftAdapter(
@@ -239,17 +242,25 @@ def part_metric_optimal(table, seed):
     argmax = _ours(info).fit(X_train, y_train)
     row = {"table": table, "seed": seed, "rule": "argmax (ours)"}
     rows.append({**row, **scores(argmax.predict(X_test))})
-    for metric in ("macro_f1", "worst_class_recall"):
+    variants = [("macro_f1", {}), ("worst_class_recall", {})]
+    if "balanced_accuracy_loss" in MetricOptimalClassifierCV(None).get_params():
+        # The min-max search without its balanced-accuracy constraint.
+        variants.append(("worst_class_recall", {"balanced_accuracy_loss": None}))
+    for metric, options in variants:
         calibrated = PriorCalibratedClassifier(_ours(info))  # closed form
         # digits_lt's test split is balanced: tune for that prior.
         prior = "balanced" if table == "digits_lt" else None
-        model = MetricOptimalClassifierCV(calibrated, metric=metric, prior=prior)
+        model = MetricOptimalClassifierCV(
+            calibrated, metric=metric, prior=prior, **options
+        )
         model.fit(X_train, y_train)
-        row = {"table": table, "seed": seed, "rule": metric}
+        name = metric + (" (no cap)" if options else "")
+        row = {"table": table, "seed": seed, "rule": name}
         rows.append({**row, **scores(model.predict(X_test))})
     return rows
 
 
+CALIBRATION = "logit_adjusted"  # set by --calibration (part 2, EM)
 SPLITS = 1  # set by --splits: stratified half/half splits of part 4
 
 
@@ -333,9 +344,16 @@ def main(argv=None):
         default=1,
         help="part 4: stratified half/half splits (seeds 0..n-1), mean per tuner",
     )
+    parser.add_argument(
+        "--calibration",
+        choices=("logit_adjusted", "temperature_bias"),
+        default="logit_adjusted",
+        help="part 2, EM: ours' closed form at the training prior, or a "
+        "temperature and biases fitted on out-of-fold scores",
+    )
     args = parser.parse_args(argv)
-    global BASE, SPLITS
-    BASE, SPLITS = args.base, args.splits
+    global BASE, SPLITS, CALIBRATION
+    BASE, SPLITS, CALIBRATION = args.base, args.splits, args.calibration
     import sklearn
     import torch
 
