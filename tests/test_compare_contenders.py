@@ -5,6 +5,7 @@ import warnings
 
 import pytest
 from sklearn.base import clone
+from sklearn.datasets import load_iris, make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -212,3 +213,61 @@ def test_easy_ensemble_boosts_trees_that_can_tell_many_classes_apart():
     score = table["balanced_accuracy_mean"]
     assert score["easy_ensemble"] > score["imblearn_default"] + 0.15
     assert score["easy_ensemble"] > score["balanced_random_forest"] - 0.03
+
+
+# -- metric-optimal contenders (issue 25) ------------------------------------------
+
+
+def test_metric_optimal_contenders_are_opt_in_and_named_after_their_model():
+    from sklearn_lt import MetricOptimalClassifierCV
+    from sklearn_lt.compare.contenders import optional_contenders
+
+    optional = optional_contenders(metric="worst_class_recall")
+    assert not set(optional) & set(default_contenders())
+    defaults = default_contenders()
+    for name, estimator in optional.items():
+        assert isinstance(estimator, MetricOptimalClassifierCV)
+        assert estimator.metric == "worst_class_recall"
+        inner = name.removesuffix("_metric_opt")
+        assert repr(estimator.estimator) == repr(defaults[inner])
+    picked = resolve_contenders(["hgb_metric_opt"], metric="macro_f1")
+    assert picked["hgb_metric_opt"].metric == "macro_f1"
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "f1", None, 3])
+def test_an_unknown_metric_is_a_clear_error(metric):
+    from sklearn_lt.compare import Comparison
+
+    pattern = (
+        "metric must be one of balanced_accuracy, macro_f1, gmean, worst_class_recall"
+    )
+    with pytest.raises(ValueError, match=pattern):
+        resolve_contenders(["logreg"], metric=metric)
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match=pattern):
+        compare(["logreg"], X, y, cv=3, metric=metric)
+    with pytest.raises(ValueError, match=pattern):
+        Comparison(X, y, contenders=["logreg"], cv=3, metric=metric).run()
+
+
+def test_metric_optimal_contenders_run_in_a_tiny_comparison():
+    X, y = make_classification(
+        n_samples=150, n_classes=3, n_informative=4, weights=[0.6, 0.3, 0.1],
+        random_state=0,
+    )  # fmt: skip
+    contenders = resolve_contenders(["hgb", "hgb_metric_opt"], metric="gmean")
+    contenders["hgb"].set_params(max_iter=20)
+    contenders["hgb_metric_opt"].set_params(estimator__max_iter=20)
+    table = compare(contenders, X, y, cv=3)
+    assert table["n_failed"].tolist() == [0, 0]
+    row = table.set_index("contender").loc["hgb_metric_opt"]
+    assert row["probabilities"] == "predict_proba as given"
+    assert 0 <= row["brier_score_mean"] <= 2 and 0 <= row["calibration_error_mean"]
+    assert row["geometric_mean_mean"] > 0
+
+
+def test_the_mlp_metric_optimal_contender_runs_by_name():
+    X, y = make_classification(n_samples=120, weights=[0.8], random_state=0)
+    table = compare(["mlp_margin_la_metric_opt"], X, y, cv=2, metric="macro_f1")
+    assert table["n_failed"].tolist() == [0]
+    assert table["family"].tolist() == ["sklearn_lt"]

@@ -108,6 +108,7 @@ def test_table_columns_and_one_row_per_contender(tiny):
     X, y, cv = tiny
     table = compare(["logreg", ("tree", DecisionTreeClassifier())], X, y, cv=cv)
     expected = ["contender", "family", "estimator", "n_splits", "n_failed", "error"]
+    expected += ["probabilities"]
     for metric in _METRICS:
         expected += [f"{metric}_mean", f"{metric}_std"]
     expected += ["diff_vs_best_baseline", "p_value"]

@@ -191,12 +191,20 @@ def load_data(args):
 # -- the command ------------------------------------------------------------------
 
 
-def _list_contenders(seed):
-    from .contenders import _describe_estimator, default_contenders
+def _list_contenders(seed, metric="balanced_accuracy"):
+    from .contenders import (
+        _describe_estimator,
+        default_contenders,
+        optional_contenders,
+    )
 
     contenders = default_contenders(random_state=seed)
-    width = max(map(len, contenders))
+    optional = optional_contenders(random_state=seed, metric=metric)
+    width = max(map(len, [*contenders, *optional]))
     for name, estimator in contenders.items():
+        print(f"{name:<{width}}  {_describe_estimator(estimator)}")
+    print("\nrun only when named (--contenders; about four times the model they wrap):")
+    for name, estimator in optional.items():
         print(f"{name:<{width}}  {_describe_estimator(estimator)}")
     return 0
 
@@ -265,14 +273,19 @@ def run_command(args, command):
         For an error in the arguments, the data or the results directory.
     """
     if args.list_contenders:
-        return _list_contenders(args.seed)
+        return _list_contenders(args.seed, args.metric)
     from ._results import ResultsDirectory, ResultsDirectoryError
 
     try:
         ResultsDirectory(args.out, style="cli").check()
         from . import Comparison, resolve_contenders
 
-        resolve_contenders(args.contenders, drop=args.drop, random_state=args.seed)
+        resolve_contenders(
+            args.contenders,
+            drop=args.drop,
+            random_state=args.seed,
+            metric=args.metric,
+        )
     except ValueError as exc:
         raise CommandLineError(_one_line(exc)) from exc
     X, y, splits, description, _ = load_data(args)
@@ -289,6 +302,7 @@ def run_command(args, command):
         random_state=args.seed,
         progress=not args.no_progress,
         description=description,
+        metric=args.metric,
     )
     # what identifies the run beyond the splits, for --resume
     comparison._style = "cli"

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .html import _META_FIELDS
-from .scoring import _SHOT_METRICS
+from .scoring import _CALIBRATION_METRICS, _SHOT_METRICS
 
 __all__ = [
     "display_table",
@@ -36,6 +36,8 @@ _DISPLAY = (
     ("medium-shot", "medium_shot_recall"),
     ("few-shot", "few_shot_recall"),
     ("worst class", "worst_class_recall"),
+    ("Brier", "brier_score"),
+    ("ECE", "calibration_error"),
     ("fit s", "fit_seconds"),
     ("predict s", "predict_seconds"),
 )
@@ -96,6 +98,8 @@ def display_table(table):
                 cells.append("failed")
             elif np.isnan(mean) and metric in _SHOT_METRICS:
                 cells.append("no class")
+            elif np.isnan(mean) and metric in _CALIBRATION_METRICS:
+                cells.append("n/a")
             elif metric == "balanced_accuracy":
                 std = table[f"{metric}_std"].iloc[i]
                 cells.append(f"{_format(mean)} ± {_format(std)}")
@@ -108,6 +112,60 @@ def display_table(table):
         ]
         display["p"] = [_format_p(p) for p in table["p_value"]]
     return display.reset_index(drop=True)
+
+
+def probability_note(table):
+    """The sentence under the table: where each contender's probabilities come from.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The result table, with its ``probabilities`` column.
+
+    Returns
+    -------
+    note : str
+        ``""`` if the table has no calibration columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_lt.compare._markdown import probability_note
+    >>> table = pd.DataFrame({
+    ...     "contender": ["ours", "svc"], "brier_score_mean": [0.1, None],
+    ...     "probabilities": ["training prior (closed form)", "none"]})
+    >>> print(probability_note(table))  # doctest: +NORMALIZE_WHITESPACE
+    Calibration (Brier score, ECE: top-label expected calibration error, 15
+    bins; lower is better) of the test folds' probabilities. At the training
+    prior in closed form, softmax(f(x) + tau log pi), for: ours. Without
+    predict_proba (n/a): svc.
+    """
+    if "brier_score_mean" not in table or "probabilities" not in table:
+        return ""
+    groups = {}
+    for name, source in zip(table["contender"], table["probabilities"]):
+        groups.setdefault(source, []).append(str(name))
+    text = (
+        "Calibration (Brier score, ECE: top-label expected calibration error, "
+        "15 bins; lower is better) of the test folds' probabilities."
+    )
+    labels = (
+        (
+            "training prior (closed form)",
+            "At the training prior in closed form, softmax(f(x) + tau log pi), for",
+        ),
+        (
+            "predict_proba as given",
+            "As the contender's predict_proba gives them (balanced-weighted or "
+            "resampled contenders give balanced, not training-prior, "
+            "probabilities), for",
+        ),
+        ("none", "Without predict_proba (n/a)"),
+    )
+    for source, label in labels:
+        if groups.get(source):
+            text += f" {label}: {', '.join(groups[source])}."
+    return text
 
 
 def _format_p(p):
@@ -322,6 +380,9 @@ def results_markdown(table, *, meta, many_shot=None, few_shot=None):
         markdown_table(display_table(table)),
         "",
     ]
+    note = probability_note(table)
+    if note:
+        lines += [note, ""]
     if meta.get("statistics"):
         lines += [meta["statistics"], ""]
     if meta.get("failures"):

@@ -110,6 +110,20 @@ def _size(text):
     return value
 
 
+#: The targets of the metric-optimal contenders (``--metric``); the names
+#: :class:`~sklearn_lt.MetricOptimalClassifierCV` takes. Kept here, not in
+#: ``contenders``, so that ``--help`` imports nothing heavy.
+_DECISION_METRICS = ("balanced_accuracy", "macro_f1", "gmean", "worst_class_recall")
+
+
+def _metric(text):
+    if text not in _DECISION_METRICS:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(_DECISION_METRICS)}; got {text!r}"
+        )
+    return text
+
+
 def _names(text):
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
@@ -301,6 +315,20 @@ def add_compare_command(subparsers):
         type=_names,
         metavar="NAMES",
         help="comma-separated names of contenders to leave out",
+    )
+    field.add_argument(
+        "--metric",
+        type=_metric,
+        default="balanced_accuracy",
+        metavar="METRIC",
+        help=(
+            "what the metric-optimal contenders (mlp_margin_la_metric_opt, "
+            "hgb_metric_opt: per-class decision weights tuned on out-of-fold "
+            "probabilities; about four times the cost of the model, so run "
+            "only when named in "
+            "--contenders) maximise: balanced_accuracy, macro_f1, gmean or "
+            "worst_class_recall. Default: balanced_accuracy."
+        ),
     )
     field.add_argument(
         "--list-contenders",

@@ -69,6 +69,8 @@ _METRICS = (
     ("medium_shot_recall", "medium-shot", 3),
     ("few_shot_recall", "few-shot", 3),
     ("worst_class_recall", "worst class", 3),
+    ("brier_score", "Brier", 3),
+    ("calibration_error", "ECE", 3),
     ("fit_seconds", "fit s", 2),
     ("predict_seconds", "predict s", 3),
 )
@@ -270,6 +272,8 @@ def _results_table(table):
                 missing = _FAILED
             elif metric.endswith("_shot_recall"):
                 missing = _NO_CLASS
+            elif metric in ("brier_score", "calibration_error"):
+                missing = "n/a"
             else:
                 missing = None
             number = _number(value, digits, missing=missing)
@@ -529,6 +533,11 @@ def write_html_report(path, table, per_class=None, meta=None, *, images=None):
     if run:
         parts += ["<h2>The run</h2>", '<dl class="run">', *run, "</dl>"]
     parts += ["<h2>Results</h2>", _results_table(table)]
+    from ._markdown import probability_note
+
+    note = probability_note(table)
+    if note:
+        parts.append(f'<p class="lead">{_text(note)}</p>')
     if images is None:
         figures = [_image(path.parent / name, caption) for name, caption in _PLOTS]
     else:

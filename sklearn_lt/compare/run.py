@@ -27,11 +27,13 @@ from ._stats import paired_comparison
 from .contenders import _contender_family, _describe_estimator, resolve_contenders
 from .preprocessing import _check_finite_features, column_kinds, with_preprocessing
 from .scoring import (
+    _CALIBRATION_METRICS,
     _METRICS,
     _RECALL_PREFIX,
     _SHOT_METRICS,
     _extra_scorers,
     _LongTailScorer,
+    _probability_source,
     _shot_recalls,
     shot_thresholds,
 )
@@ -86,6 +88,7 @@ def compare(
     callback=None,
     return_per_class=False,
     return_per_split=False,
+    metric="balanced_accuracy",
 ):
     """Cross-validate every contender on the same splits and tabulate.
 
@@ -185,6 +188,13 @@ def compare(
     return_per_split : bool, default=False
         Also return every metric of every contender and split.
 
+    metric : {"balanced_accuracy", "macro_f1", "gmean", \
+            "worst_class_recall"}, default="balanced_accuracy"
+        What the metric-optimal contenders picked by name
+        (``mlp_margin_la_metric_opt``, ``hgb_metric_opt``; see
+        :func:`~sklearn_lt.compare.contenders.optional_contenders`)
+        maximise.
+
     Returns
     -------
     table : pandas.DataFrame
@@ -194,7 +204,12 @@ def compare(
         uses a part of this package, else ``"baseline"``), ``estimator``
         (a one-line description), ``n_splits``, ``n_failed`` (splits whose
         fit or prediction failed), ``error`` (the first failure as
-        ``"ExcType: message"``, ``""`` if none), ``<metric>_mean`` /
+        ``"ExcType: message"``, ``""`` if none), ``probabilities`` (where
+        the calibration metrics' probabilities come from:
+        ``"training prior (closed form)"`` for this package's logit-adjusted
+        estimators, ``"predict_proba as given"`` for the others, ``"none"``
+        without ``predict_proba``, whose ``brier_score`` and
+        ``calibration_error`` are NaN), ``<metric>_mean`` /
         ``<metric>_std`` over the splits for every metric of ``_METRICS``
         and every extra scorer, and, from
         :func:`~sklearn_lt.compare._stats.paired_comparison`,
@@ -259,7 +274,9 @@ def compare(
     if not any(isinstance(value, str) for value in (many_shot, few_shot)):
         shot_thresholds([], many_shot, few_shot)  # the numbers, checked early
     contenders_arg = contenders
-    contenders = resolve_contenders(contenders, drop=drop, random_state=random_state)
+    contenders = resolve_contenders(
+        contenders, drop=drop, random_state=random_state, metric=metric
+    )
     extra = _extra_scorers(scoring)
     X, y = indexable(X, y)
     if _num_samples(X) == 0:
@@ -494,7 +511,13 @@ def _warn_failures(row, n_splits):
 def _summarise(name, estimator, outcomes, splits, y, labels, extra, many, few):
     """One table row, the per-class recall and per-split frames of a contender."""
     n_splits, n_labels = len(splits), len(labels)
-    keys = ("balanced_accuracy", "f1_macro", "geometric_mean", "worst_class_recall")
+    keys = (
+        "balanced_accuracy",
+        "f1_macro",
+        "geometric_mean",
+        "worst_class_recall",
+        *_CALIBRATION_METRICS,
+    )
     fold_scores = {metric: np.full(n_splits, np.nan) for metric in (*_METRICS, *extra)}
     recall = np.full((n_splits, n_labels), np.nan)
     errors = []
@@ -527,6 +550,7 @@ def _summarise(name, estimator, outcomes, splits, y, labels, extra, many, few):
         "n_splits": n_splits,
         "n_failed": int(failed.sum()),
         "error": next((error for error in errors if error), ""),
+        "probabilities": _probability_source(estimator),
     }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns

@@ -4,6 +4,18 @@ The metrics (:data:`_METRICS`) are those the long-tail literature reports:
 balanced accuracy, macro-F1, geometric mean, many/medium/few-shot recall,
 worst-class recall, and the seconds ``fit`` and ``predict`` took. They are
 computed with scikit-learn's and imbalanced-learn's own functions.
+
+Calibration at the training prior sits beside them: the multi-class Brier
+score (:func:`sklearn.metrics.brier_score_loss`) and the top-label expected
+calibration error (:func:`sklearn_lt.metrics.expected_calibration_error`,
+15 bins) of the test fold's probabilities. For this package's estimators
+trained with the logit-adjusted loss (``loss="logit_adjusted"`` or
+``"balanced_softmax"``) the probabilities are those at the training prior
+in closed form, ``softmax(f(x) + tau * log pi)`` (Menon et al., 2021; as
+:class:`~sklearn_lt.PriorCalibratedClassifier` computes them, without a
+refit); every other contender's are its ``predict_proba`` as it gives it
+(:func:`_probability_source`). A contender without ``predict_proba``
+scores NaN.
 """
 
 import time
@@ -11,10 +23,16 @@ from collections.abc import Mapping
 from numbers import Real
 
 import numpy as np
-from sklearn.metrics import balanced_accuracy_score, f1_score, get_scorer
+from scipy.special import softmax
+from sklearn.metrics import (
+    balanced_accuracy_score,
+    brier_score_loss,
+    f1_score,
+    get_scorer,
+)
 from sklearn.utils.validation import column_or_1d
 
-from ..metrics import per_class_recall, worst_class_recall
+from ..metrics import expected_calibration_error, per_class_recall, worst_class_recall
 
 __all__ = [
     "shot_thresholds",
@@ -30,6 +48,8 @@ _METRICS = (
     "medium_shot_recall",
     "few_shot_recall",
     "worst_class_recall",
+    "brier_score",
+    "calibration_error",
     "fit_seconds",
     "predict_seconds",
 )
@@ -38,6 +58,104 @@ _METRICS = (
 _SHOT_METRICS = ("many_shot_recall", "medium_shot_recall", "few_shot_recall")
 
 _RECALL_PREFIX = "recall_class_"
+
+#: The calibration metrics (lower is better; NaN without ``predict_proba``).
+_CALIBRATION_METRICS = ("brier_score", "calibration_error")
+
+#: Bins of the expected calibration error.
+_ECE_BINS = 15
+
+#: What :func:`_probability_source` answers.
+_CLOSED_FORM = "training prior (closed form)"
+_RAW = "predict_proba as given"
+_NO_PROBA = "none"
+
+
+def _logit_adjustment(estimator):
+    from ..prior_calibration import _logit_adjustment
+
+    return _logit_adjustment(estimator)
+
+
+def _is_logit_adjusted(estimator):
+    """Whether ``estimator`` (or a pipeline's last step) is ours, logit-adjusted."""
+    from ..prior_calibration import _LOGIT_ADJUSTED_LOSSES, _final_step
+
+    final = _final_step(estimator)
+    return (
+        type(final).__module__.startswith("sklearn_lt.")
+        and getattr(final, "loss", None) in _LOGIT_ADJUSTED_LOSSES
+    )
+
+
+def _probability_source(estimator):
+    """Where a contender's calibration probabilities come from.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The (fitted or unfitted) contender.
+
+    Returns
+    -------
+    source : str
+        ``"training prior (closed form)"`` for this package's
+        logit-adjusted estimators, ``"predict_proba as given"`` for any
+        other with ``predict_proba``, ``"none"`` without it.
+
+    Examples
+    --------
+    >>> from sklearn.svm import LinearSVC
+    >>> from sklearn_lt import MLPMarginClassifier
+    >>> from sklearn_lt.compare.scoring import _probability_source
+    >>> _probability_source(MLPMarginClassifier("logit_adjusted"))
+    'training prior (closed form)'
+    >>> _probability_source(MLPMarginClassifier("ldam"))
+    'predict_proba as given'
+    >>> _probability_source(LinearSVC())
+    'none'
+    """
+    if _is_logit_adjusted(estimator):
+        return _CLOSED_FORM
+    return _RAW if hasattr(estimator, "predict_proba") else _NO_PROBA
+
+
+def _training_prior_proba(estimator, X, labels):
+    """Probabilities of ``X`` for the calibration metrics, columns ``labels``.
+
+    The closed-form training-prior probabilities of a fitted logit-adjusted
+    estimator of ours, ``softmax(log p(x) + tau * log pi)`` with ``p`` its
+    (balanced) ``predict_proba`` and ``pi`` its training class frequencies;
+    any other estimator's ``predict_proba``; None without one. A class the
+    estimator did not see in training gets probability 0.
+    """
+    if not hasattr(estimator, "predict_proba"):
+        return None
+    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+    adjustment = _logit_adjustment(estimator) if _is_logit_adjusted(estimator) else None
+    if adjustment is not None:
+        tau, prior = adjustment
+        with np.errstate(divide="ignore"):
+            log_proba = np.log(proba)
+        proba = softmax(log_proba + tau * np.log(prior), axis=1)
+    classes = np.asarray(getattr(estimator, "classes_", labels))
+    if proba.ndim != 2 or proba.shape[1] != len(classes):
+        return None
+    full = np.zeros((proba.shape[0], len(labels)))
+    full[:, np.searchsorted(labels, classes)] = proba
+    return full
+
+
+def _calibration_scores(y_true, proba, labels):
+    """Brier score and expected calibration error (NaN without ``proba``)."""
+    if proba is None:
+        return dict.fromkeys(_CALIBRATION_METRICS, np.nan)
+    if len(labels) == 2:
+        brier = brier_score_loss(y_true, proba[:, 1], pos_label=labels[1])
+    else:
+        brier = brier_score_loss(y_true, proba, labels=labels)
+    ece = expected_calibration_error(y_true, proba, labels=labels, n_bins=_ECE_BINS)
+    return {"brier_score": brier, "calibration_error": ece}
 
 
 class _LongTailScorer:
@@ -69,6 +187,8 @@ class _LongTailScorer:
             "worst_class_recall": worst_class_recall(y_true, y_pred),
             "predict_seconds": seconds,
         }
+        proba = _training_prior_proba(estimator, X, self.labels)
+        scores.update(_calibration_scores(y_true, proba, self.labels))
         for i, value in enumerate(recall.to_numpy(dtype=float)):
             scores[f"{_RECALL_PREFIX}{i}"] = value
         for name, scorer in self.extra_scorers.items():

@@ -112,6 +112,12 @@ class Comparison:
     random_state : int, default=0
         Seed of the splits and of every randomised contender.
 
+    metric : {"balanced_accuracy", "macro_f1", "gmean", \
+            "worst_class_recall"}, default="balanced_accuracy"
+        What the metric-optimal contenders (``mlp_margin_la_metric_opt``,
+        ``hgb_metric_opt``; run only when named in ``contenders``) maximise;
+        see :func:`~sklearn_lt.compare.contenders.optional_contenders`.
+
     progress : bool, default=False
         Show a progress bar (tqdm) with one step per fit.
 
@@ -180,6 +186,7 @@ class Comparison:
         progress=False,
         description=None,
         read_options=None,
+        metric="balanced_accuracy",
     ):
         self.data = data
         self.target = target
@@ -197,6 +204,7 @@ class Comparison:
         self.progress = progress
         self.description = description
         self.read_options = read_options
+        self.metric = metric
 
     # -- the data and the splits ---------------------------------------------------
 
@@ -339,7 +347,10 @@ class Comparison:
             directory = ResultsDirectory(out, style=getattr(self, "_style", "api"))
             directory.check()
         contenders = resolve_contenders(
-            self.contenders, drop=self.drop, random_state=self.random_state
+            self.contenders,
+            drop=self.drop,
+            random_state=self.random_state,
+            metric=self.metric,
         )
         X, y, splits, description = self._data()
         if self.description is not None:
@@ -373,6 +384,8 @@ class Comparison:
             "target": self.target if isinstance(self.target, str) else None,
             "scoring": _scoring_names(self.scoring),
         }
+        if any(name.endswith("_metric_opt") for name in contenders):
+            settings["metric"] = self.metric  # (absent: earlier manifests hold)
         descriptions = {name: _describe_estimator(e) for name, e in contenders.items()}
         state = _State(directory)
         if directory is not None:
