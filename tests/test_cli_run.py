@@ -103,12 +103,18 @@ def test_csv_run_writes_results_and_plots(capsys, csv_file, tmp_path):
         "per_class_recall.csv",
         "per_class_recall.png",
         "per_split_scores.csv",
+        "reliability.png",
         "report.html",
         "results.csv",
         "results.md",
     ]
-    for png in ["balanced_accuracy.png", "per_class_recall.png"]:
+    for png in ["balanced_accuracy.png", "per_class_recall.png", "reliability.png"]:
         assert (out / png).read_bytes()[:8] == PNG_MAGIC
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "reliability.png" in manifest["files"]
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Reliability of the three best contenders" in report
+    assert report.count("data:image/png;base64,") == 3
 
     # results.csv: the scores of the same estimators on the same folds
     results = pd.read_csv(out / "results.csv").set_index("contender")

@@ -49,6 +49,12 @@ __all__ = ["write_html_report"]
 _PLOTS = (
     ("balanced_accuracy.png", "Balanced accuracy of every contender"),
     ("per_class_recall.png", "Per-class recall, one panel per contender"),
+    (
+        "reliability.png",
+        "Reliability of the three best contenders' test-fold probabilities "
+        "(at the training prior: closed form for ours, predict_proba as given "
+        "for the others; see the note under the results)",
+    ),
 )
 
 #: The ``meta`` keys shown under "The run", in this order, with their labels.

@@ -25,6 +25,7 @@ from sklearn.utils.validation import _num_samples, column_or_1d
 
 from ._stats import paired_comparison
 from .contenders import _contender_family, _describe_estimator, resolve_contenders
+from .plots._reliability import reliability_columns
 from .preprocessing import _check_finite_features, column_kinds, with_preprocessing
 from .scoring import (
     _CALIBRATION_METRICS,
@@ -572,5 +573,11 @@ def _summarise(name, estimator, outcomes, splits, y, labels, extra, many, few):
     per_split = pd.DataFrame({"contender": name, "split": np.arange(n_splits)})
     for metric in (*_METRICS, *extra):
         per_split[metric] = fold_scores[metric]
+    # the reliability diagram's per-bin sums (NaN for a failed split)
+    for key in reliability_columns():
+        per_split[key] = [
+            np.nan if outcome["scores"] is None else outcome["scores"].get(key, np.nan)
+            for outcome in outcomes
+        ]
     per_split["error"] = errors
     return row, per_class, per_split

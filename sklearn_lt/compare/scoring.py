@@ -33,6 +33,7 @@ from sklearn.metrics import (
 from sklearn.utils.validation import column_or_1d
 
 from ..metrics import expected_calibration_error, per_class_recall, worst_class_recall
+from .plots._reliability import reliability_bins
 
 __all__ = [
     "shot_thresholds",
@@ -189,6 +190,7 @@ class _LongTailScorer:
         }
         proba = _training_prior_proba(estimator, X, self.labels)
         scores.update(_calibration_scores(y_true, proba, self.labels))
+        scores.update(reliability_bins(y_true, proba, self.labels))
         for i, value in enumerate(recall.to_numpy(dtype=float)):
             scores[f"{_RECALL_PREFIX}{i}"] = value
         for name, scorer in self.extra_scorers.items():

@@ -32,7 +32,7 @@ __all__ = ["Comparison", "ComparisonResults"]
 #: Notes of a run (resuming, files written); the command line shows them.
 logger = logging.getLogger("sklearn_lt.compare")
 
-_PLOT_FILES = ("balanced_accuracy.png", "per_class_recall.png")
+_PLOT_FILES = ("balanced_accuracy.png", "per_class_recall.png", "reliability.png")
 
 
 class Comparison:
@@ -786,7 +786,9 @@ class ComparisonResults:
             if plots:
                 for name in _PLOT_FILES:
                     directory.claim(name)
-                written += write_plots(directory.path, self.table, self.per_class)
+                written += write_plots(
+                    directory.path, self.table, self.per_class, per_split=self.per_split
+                )
             else:
                 # old plots would be embedded in the new report: remove ours
                 for name in _PLOT_FILES:

@@ -71,7 +71,7 @@ def _save(figure, path, dpi):
     return path
 
 
-def write_plots(out_dir, table, per_class, *, dpi=120):
+def write_plots(out_dir, table, per_class, *, dpi=120, per_split=None):
     """Write ``balanced_accuracy.png`` and ``per_class_recall.png``.
 
     The figures are plain :class:`matplotlib.figure.Figure` objects saved
@@ -93,6 +93,12 @@ def write_plots(out_dir, table, per_class, *, dpi=120):
 
     dpi : int, default=120
         Resolution of the PNG files.
+
+    per_split : pandas.DataFrame, default=None
+        The per-split frame (``return_per_split=True``); with its
+        reliability columns, ``reliability.png`` is written too: the
+        reliability diagram of the three best contenders with
+        probabilities (:func:`~sklearn_lt.compare.plots._reliability.plot_reliability`).
 
     Returns
     -------
@@ -138,6 +144,12 @@ def write_plots(out_dir, table, per_class, *, dpi=120):
     written = []
     for name, figure in _plot_figures(table, per_class).items():
         written.append(_save(figure, out_dir / name, dpi))
+    if per_split is not None and "reliability_n_0" in per_split:
+        from ._reliability import plot_reliability
+
+        binary = per_class["class"].nunique() == 2 if len(per_class) else None
+        figure = plot_reliability(per_split, table, binary=binary)
+        written.append(_save(figure, out_dir / "reliability.png", dpi))
     return written
 
 
