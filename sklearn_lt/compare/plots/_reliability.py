@@ -24,6 +24,9 @@ from ._style import _require_matplotlib, _shorten
 #: Equal-width bins of the reliability diagram on [0, 1].
 RELIABILITY_BINS = 10
 
+#: Bins with fewer test rows than this are drawn with hollow markers.
+_SPARSE_BIN = 10
+
 _PREFIXES = ("reliability_n_", "reliability_p_", "reliability_y_")
 
 
@@ -173,8 +176,9 @@ def plot_reliability(per_split, table, *, figure=None, n_best=3, binary=None):
     """Reliability diagram of the ``n_best`` contenders (best balanced accuracy).
 
     Top: mean predicted probability against observed frequency per bin,
-    one line per contender, the diagonal for perfect calibration. Bottom:
-    the share of test rows in each bin.
+    one line per contender, the diagonal for perfect calibration; a bin of
+    fewer than 10 test rows (pooled over the splits) has a hollow marker.
+    Bottom: the share of test rows in each bin.
 
     Parameters
     ----------
@@ -224,6 +228,16 @@ def plot_reliability(per_split, table, *, figure=None, n_best=3, binary=None):
             color=color,
             label=_shorten(name, 40, middle=True),
         )
+        # a bin of a handful of rows is noise: a hollow marker says so
+        sparse = curve[curve["n"] < _SPARSE_BIN]
+        top.scatter(
+            sparse["predicted"],
+            sparse["observed"],
+            marker="o",
+            facecolors="white",
+            edgecolors=[color],
+            zorder=3,
+        )
         offset = (i - (len(names) - 1) / 2) * width / (len(names) + 1)
         bottom.bar(
             (curve["bin"] + 0.5) * width + offset,
@@ -239,7 +253,7 @@ def plot_reliability(per_split, table, *, figure=None, n_best=3, binary=None):
     top.set_ylabel("observed frequency")
     top.set_title("Reliability of the test folds' probabilities")
     if names:
-        top.legend(loc="upper left", fontsize="small")
+        top.legend(loc="best", fontsize="small", framealpha=0.85)
     else:
         top.text(0.5, 0.5, "no contender with predict_proba", ha="center")
     bottom.set_xlabel(what)
