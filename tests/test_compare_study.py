@@ -155,14 +155,19 @@ def test_report_and_plots_from_the_results(frame, tmp_path):
     ).run()
     path = results.to_html(tmp_path / "report.html")
     text = path.read_text(encoding="utf-8")
-    assert text.count('<img src="data:image/png;base64,') == 2
+    # balanced accuracy, per-class recall and (both have predict_proba) the
+    # reliability diagram, as the CLI's report.html has them
+    assert text.count('<img src="data:image/png;base64,') == 3
+    assert "reliability" in text.lower()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
     figure = results.plot()
     assert len(figure.axes) == 2
     labels = [t.get_text() for t in figure.axes[0].get_xticklabels()]
     assert labels == ["eel (6)", "dog (15)", "cat (30)"]  # half of 12, 30, 60
     assert len(results.plot("balanced_accuracy").axes) == 1
-    with pytest.raises(ValueError, match="kind must be 'per_class_recall' or"):
+    # observed frequency against predicted probability, and the rows per bin
+    assert len(results.plot("reliability").axes) == 2
+    with pytest.raises(ValueError, match="kind must be 'per_class_recall', "):
         results.plot("roc")
     assert "balanced acc." in results._repr_html_()
     assert "many >" in results.to_markdown()

@@ -706,20 +706,23 @@ class ComparisonResults:
     def _figures(self):
         from .plots import _plot_figures
 
-        return _plot_figures(self.table, self.per_class)
+        return _plot_figures(self.table, self.per_class, self.per_split)
 
     def plot(self, kind="per_class_recall"):
         """Plot the results.
 
         Parameters
         ----------
-        kind : {"per_class_recall", "balanced_accuracy"}, \
+        kind : {"per_class_recall", "balanced_accuracy", "reliability"}, \
                 default="per_class_recall"
             ``"per_class_recall"``: one panel per contender, the classes
             from the smallest training set to the largest, each labelled
             (:func:`~sklearn_lt.compare.plots.plot_per_class_recall_panels`);
             ``"balanced_accuracy"``: one bar per contender with its spread
-            (:func:`~sklearn_lt.compare.plots.plot_balanced_accuracy`).
+            (:func:`~sklearn_lt.compare.plots.plot_balanced_accuracy`);
+            ``"reliability"``: the reliability diagram of the three best
+            contenders with probabilities (observed frequency against the
+            test folds' predicted probability).
 
         Returns
         -------
@@ -739,8 +742,19 @@ class ComparisonResults:
             return plots.plot_per_class_recall_panels(self.per_class, self.table)
         if kind == "balanced_accuracy":
             return plots.plot_balanced_accuracy(self.table).figure
+        if kind == "reliability":
+            import matplotlib.pyplot as plt
+
+            from .plots._reliability import plot_reliability
+
+            binary = self.per_class["class"].nunique() == 2
+            figure = plt.figure(figsize=(6.4, 6.4), layout="constrained")
+            return plot_reliability(
+                self.per_split, self.table, figure=figure, binary=binary
+            )
         raise ValueError(
-            f"kind must be 'per_class_recall' or 'balanced_accuracy'; got {kind!r}."
+            "kind must be 'per_class_recall', 'balanced_accuracy' or "
+            f"'reliability'; got {kind!r}."
         )
 
     def to_html(self, path, *, plots=True):

@@ -142,19 +142,14 @@ def write_plots(out_dir, table, per_class, *, dpi=120, per_split=None):
         return []
     out_dir = Path(out_dir)
     written = []
-    for name, figure in _plot_figures(table, per_class).items():
+    for name, figure in _plot_figures(table, per_class, per_split).items():
         written.append(_save(figure, out_dir / name, dpi))
-    if per_split is not None and "reliability_n_0" in per_split:
-        from ._reliability import plot_reliability
-
-        binary = per_class["class"].nunique() == 2 if len(per_class) else None
-        figure = plot_reliability(per_split, table, binary=binary)
-        written.append(_save(figure, out_dir / "reliability.png", dpi))
     return written
 
 
-def _plot_figures(table, per_class):
-    """``{file name: Figure}`` of the two plots, drawn off-screen."""
+def _plot_figures(table, per_class, per_split=None):
+    """``{file name: Figure}`` of the plots, drawn off-screen: the reliability
+    diagram too when ``per_split`` has its columns."""
     _require_matplotlib()
     from matplotlib.figure import Figure
 
@@ -169,4 +164,9 @@ def _plot_figures(table, per_class):
     figure = Figure(figsize=_panels_size(n_panels, ncols, labels), layout="constrained")
     plot_per_class_recall_panels(per_class, table, figure=figure, ncols=ncols)
     figures["per_class_recall.png"] = figure
+    if per_split is not None and "reliability_n_0" in per_split:
+        from ._reliability import plot_reliability
+
+        binary = per_class["class"].nunique() == 2 if len(per_class) else None
+        figures["reliability.png"] = plot_reliability(per_split, table, binary=binary)
     return figures
