@@ -88,6 +88,7 @@ _LAZY = {
     "compare": "run",
     "default_contenders": "contenders",
     "digits_lt_split": "splits",
+    "optional_contenders": "contenders",
     "read_table": "tables",
     "resolve_contenders": "contenders",
     "shot_thresholds": "scoring",
@@ -95,7 +96,11 @@ _LAZY = {
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from ._results import ResultsDirectoryError
-    from .contenders import default_contenders, resolve_contenders
+    from .contenders import (
+        default_contenders,
+        optional_contenders,
+        resolve_contenders,
+    )
     from .run import ContenderFailedWarning, compare
     from .scoring import shot_thresholds
     from .splits import LongTailedCV, digits_lt_split
@@ -113,6 +118,7 @@ __all__ = [
     "compare",
     "default_contenders",
     "digits_lt_split",
+    "optional_contenders",
     "read_table",
     "resolve_contenders",
     "shot_thresholds",

@@ -31,6 +31,7 @@ from ._options import _DECISION_METRICS
 
 __all__ = [
     "default_contenders",
+    "optional_contenders",
     "resolve_contenders",
 ]
 
@@ -63,13 +64,13 @@ def _installed(module):
 METRICS = _DECISION_METRICS
 
 
-def check_metric(metric):
+def _check_metric(metric):
     """``metric`` if it is one of :data:`METRICS`, else a clear ValueError.
 
     Examples
     --------
-    >>> from sklearn_lt.compare.contenders import check_metric
-    >>> check_metric("macro_f1")
+    >>> from sklearn_lt.compare.contenders import _check_metric
+    >>> _check_metric("macro_f1")
     'macro_f1'
     """
     if not (isinstance(metric, str) and metric in METRICS):
@@ -127,7 +128,7 @@ def optional_contenders(random_state=0, metric="balanced_accuracy"):
     >>> optional_contenders(metric="macro_f1")["hgb_metric_opt"].metric
     'macro_f1'
     """
-    check_metric(metric)
+    _check_metric(metric)
     field = default_contenders(random_state=random_state)
     return {
         f"{name}_metric_opt": MetricOptimalClassifierCV(field[name], metric=metric)
@@ -346,7 +347,7 @@ def resolve_contenders(
     >>> len(resolve_contenders(drop=["easy_ensemble"])) == n_default - 1
     True
     """
-    check_metric(metric)
+    _check_metric(metric)
     defaults = None
 
     def default(name):
