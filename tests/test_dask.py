@@ -139,23 +139,24 @@ def test_compare_on_dask_gives_the_local_table(client, data, one_torch_thread):
     local, on_dask, _ = _run_local_and_on_dask(client, run)
     timings = [column for column in local if "seconds" in column]
     assert len(timings) < local.shape[1] - 10  # only timings are left out
-    # the decisions and every score of them agree exactly; the probabilities'
-    # calibration only to float rounding (measured: Brier 0.233589 on Dask
-    # against 0.233608 locally, the std of the ECE 0.006863 against 0.006848,
-    # with the same predictions: L-BFGS ends a few ulps apart under another
-    # thread count)
-    calibration = [c for c in local if c.startswith(("brier_", "calibration_"))]
-    assert calibration
-    exact = timings + calibration
+    # the decisions and every score of them agree exactly; the probabilities
+    # only to float rounding: L-BFGS ends a few ulps apart under another
+    # thread count (measured with the same predictions: Brier 0.233589 on
+    # Dask against 0.233608 locally). The ECE is binned, so a row whose
+    # probability crosses a bin edge moves it by more (measured 0.0724
+    # against 0.0701 in one CI run, 0.006863 against 0.006848 in another)
+    brier = [c for c in local if c.startswith("brier_")]
+    ece = [c for c in local if c.startswith("calibration_")]
+    assert brier and ece
+    exact = timings + brier + ece
     pd.testing.assert_frame_equal(
         on_dask.drop(columns=exact), local.drop(columns=exact), check_exact=True
     )
     pd.testing.assert_frame_equal(
-        on_dask[calibration],
-        local[calibration],
-        check_exact=False,
-        rtol=1e-3,
-        atol=1e-3,
+        on_dask[brier], local[brier], check_exact=False, rtol=1e-3, atol=1e-3
+    )
+    pd.testing.assert_frame_equal(
+        on_dask[ece], local[ece], check_exact=False, rtol=0, atol=0.02
     )
 
 
