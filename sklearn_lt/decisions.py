@@ -297,7 +297,8 @@ def _start(rule, metric, prior, ratio, loss_cap=None):
     """
     n_classes = len(prior)
     ones, zeros = np.ones(n_classes), np.zeros(n_classes)
-    starts = [(ones, zeros), (1.0 / prior, zeros), (ratio / ratio.max(), zeros)]
+    balanced_rule = (1.0 / prior, zeros)
+    starts = [(ones, zeros), balanced_rule, (ratio / ratio.max(), zeros)]
     if metric in ("macro_f1", "gmean"):
         # Fixed point of the linearisation at the current confusion counts.
         weights, biases = 1.0 / prior, zeros
@@ -336,10 +337,14 @@ def _start(rule, metric, prior, ratio, loss_cap=None):
     if metric == "worst_class_recall" and loss_cap is not None:
 
         def balanced_accuracy(w, b):
-            tp, _ = _counts(rule.y, rule.predict(w, b), n_classes, rule.row_weight)
-            return np.mean(tp / rule.support)
+            tp, predicted = _counts(
+                rule.y, rule.predict(w, b), n_classes, rule.row_weight
+            )
+            return _metric_from_counts(
+                "balanced_accuracy", tp[:, None], predicted[:, None], rule.support
+            )[0]
 
-        floor = balanced_accuracy(*starts[1]) - loss_cap
+        floor = balanced_accuracy(*balanced_rule) - loss_cap
         scored = [s for s in scored if balanced_accuracy(*starts[s[1]]) >= floor]
     best = max(scored)[1]
     return starts[best][0].copy(), starts[best][1].copy()

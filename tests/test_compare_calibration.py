@@ -67,6 +67,11 @@ def test_closed_form_training_prior_probabilities_match_the_true_rate():
     true_rate = y[test].mean()
     raw = model.predict_proba(X[test])[:, 1].mean()
     calibrated = _training_prior_proba(model, X[test], np.array([0, 1]))[:, 1]
+    # Bayes' rule by hand, tau = 1: P(1 | x) = p1 pi1 / (p0 pi0 + p1 pi1)
+    p = model.predict_proba(X[test])
+    pi = np.bincount(y[train]) / len(train)
+    by_hand = p[:, 1] * pi[1] / (p[:, 0] * pi[0] + p[:, 1] * pi[1])
+    np.testing.assert_allclose(calibrated, by_hand, rtol=1e-6)
     assert abs(calibrated.mean() - true_rate) < 0.25 * true_rate
     assert raw > 2 * true_rate  # the balanced probabilities do not
     # the decisions stay the balanced ones
