@@ -327,6 +327,31 @@ def _soft_vote(*classes):
     return build
 
 
+def _blend(*members):
+    """Soft voting over ours and logit-adjusted gradient boosting: members are
+    class names of ours (package defaults) or ``"hgb_la"``, which is
+    ``LogitAdjustedClassifier(HistGradientBoostingClassifier())``. Every
+    member's ``predict_proba`` is at the balanced prior, so the averaged
+    probabilities' argmax is a balanced decision."""
+
+    def build(seed, info):
+        from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
+
+        import sklearn_lt
+
+        def member(name):
+            if name == "hgb_la":
+                return sklearn_lt.LogitAdjustedClassifier(
+                    HistGradientBoostingClassifier(random_state=seed)
+                )
+            return getattr(sklearn_lt, name)(random_state=seed)
+
+        voters = [(name, member(name)) for name in members]
+        return _scaled(VotingClassifier(voters, voting="soft"))
+
+    return build
+
+
 def _metric_optimal(cls, metric="balanced_accuracy"):
     """``MetricOptimalClassifierCV`` (5-fold out-of-fold tuning of the
     per-class decision weights) around one of ours, package defaults."""
@@ -373,6 +398,12 @@ CONTENDERS = {
     "mlp_balanced_bagging5": _balanced_bagging("MLPMarginClassifier", 5),
     "linear_balanced_bagging10": _balanced_bagging("LinearMarginClassifier"),
     "mlp_linear_soft_vote": _soft_vote("MLPMarginClassifier", "LinearMarginClassifier"),
+    "compare_hgb_posthoc_la": _default("hgb_posthoc_la"),
+    "compare_blend_la": _default("blend_la"),
+    "mlp_hgb_la_blend": _blend("MLPMarginClassifier", "hgb_la"),
+    "mlp_linear_hgb_la_blend": _blend(
+        "MLPMarginClassifier", "LinearMarginClassifier", "hgb_la"
+    ),
     # candidates for the defaults (issue #24, item 2)
     "mlp_ensemble4": _ours("MLPMarginClassifier", ensemble_size=4),
     "mlp_early_stopping": _ours("MLPMarginClassifier", early_stopping=True),
@@ -387,7 +418,10 @@ OURS = {"mlp_margin", "linear_margin", "mlp_ldam_drw", "mlp_elm"}
 OURS.update({"mlp_ensemble4", "mlp_early_stopping", "mlp_metric_opt"})
 OURS.update({"mlp_margin_cv", "linear_margin_cv"})
 OURS.update({"compare_mlp_margin_la", "compare_linear_margin_la"})
-OURS.update(name for name in CONTENDERS if "bagging" in name or "vote" in name)
+OURS.update({"compare_hgb_posthoc_la", "compare_blend_la"})
+OURS.update(
+    name for name in CONTENDERS if any(w in name for w in ("bagging", "vote", "blend"))
+)
 #: The default field (TabM-D and raw RealMLP only when named: slow).
 DEFAULT_CONTENDERS = [
     "mlp_margin", "linear_margin", "mlp_ldam_drw", "mlp_elm",

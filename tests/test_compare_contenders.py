@@ -3,10 +3,11 @@
 import re
 import warnings
 
+import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_classification
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -36,6 +37,7 @@ BASE_NAMES = [
     "mlp_margin_elm",
     "logreg_posthoc_la",
     "hgb_posthoc_la",
+    "blend_la",
 ]
 OURS = {
     "linear_margin_la",
@@ -44,6 +46,7 @@ OURS = {
     "mlp_margin_elm",
     "logreg_posthoc_la",
     "hgb_posthoc_la",
+    "blend_la",
 }
 
 
@@ -131,6 +134,53 @@ def test_gradient_boosting_contenders_are_what_their_names_say():
     assert ours.estimator.get_params() == plain.get_params()
     # native categorical support, used by the preprocessing of mixed tables
     assert plain.categorical_features == "from_dtype"
+
+
+def test_blend_is_a_soft_vote_of_the_three_logit_adjusted_contenders():
+    contenders = default_contenders(random_state=3)
+    scaler, vote = (step for _, step in contenders["blend_la"].steps)
+    assert type(scaler) is StandardScaler
+    assert isinstance(vote, VotingClassifier) and vote.voting == "soft"
+    assert vote.weights is None
+    members = dict(vote.estimators)
+    assert list(members) == ["mlp", "linear", "hgb"]
+    # each member is the stand-alone contender of that name, unscaled
+    alone = {
+        "mlp": contenders["mlp_margin_la"].steps[-1][1],
+        "linear": contenders["linear_margin_la"].steps[-1][1],
+        "hgb": contenders["hgb_posthoc_la"],
+    }
+
+    def settings(estimator):
+        return {
+            key: value
+            for key, value in estimator.get_params(deep=True).items()
+            if not hasattr(value, "get_params")
+        }
+
+    for name, member in members.items():
+        assert type(member) is type(alone[name]), name
+        assert settings(member) == settings(alone[name]), name
+
+
+def test_blend_decides_by_its_averaged_balanced_probabilities():
+    X, y = make_long_tailed_classification(
+        n_samples=300, n_features=5, n_classes=3, imbalance_ratio=5, random_state=0
+    )
+    blend = default_contenders(random_state=0)["blend_la"]
+    blend.set_params(votingclassifier__mlp__max_iter=5).fit(X, y)
+    scaler, vote = (step for _, step in blend.steps)
+    Z = scaler.transform(X)
+    probas = [member.predict_proba(Z) for member in vote.estimators_]
+    # every member's probabilities are its balanced ones: their argmax is its
+    # (balanced) decision, so the average is taken on one scale
+    for member, proba in zip(vote.estimators_, probas):
+        np.testing.assert_array_equal(
+            member.predict(Z), member.classes_[proba.argmax(1)]
+        )
+    mean = np.mean(probas, axis=0)
+    np.testing.assert_allclose(blend.predict_proba(X), mean, rtol=1e-6)
+    np.testing.assert_array_equal(blend.predict(X), vote.classes_[mean.argmax(1)])
 
 
 def test_family_marks_estimators_using_this_package():
