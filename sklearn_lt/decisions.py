@@ -286,6 +286,29 @@ def _normalised(weights, biases):
     return weights / scale, biases / scale
 
 
+def _most_balanced_best(scores, balanced_accuracies, floor=None):
+    """Index of the best score among candidates whose balanced accuracy is
+    at least ``floor``; ties go to the best balanced accuracy, then to the
+    first candidate.
+
+    The out-of-fold worst-class recall moves in steps of one row of the
+    rarest class, so many candidates tie on it; the tie-break keeps the one
+    that gives up the least balanced accuracy (the first such is the least
+    far from the balanced rule along the iterations).
+
+    Examples
+    --------
+    >>> _most_balanced_best([0.5, 0.6, 0.6, 0.7], [0.8, 0.7, 0.75, 0.5], 0.6)
+    2
+    """
+    keys = [
+        (score, balanced, -i)
+        for i, (score, balanced) in enumerate(zip(scores, balanced_accuracies))
+        if floor is None or balanced >= floor
+    ]
+    return -max(keys)[2]
+
+
 def _start(rule, metric, prior, ratio, loss_cap=None):
     """Starting weights and biases from the metric's plug-in rule.
 
@@ -334,7 +357,7 @@ def _start(rule, metric, prior, ratio, loss_cap=None):
             blend = (share * total / step + (1.0 - share) / n_classes) / prior
             starts.append((blend / blend.max(), zeros))
     scored = [(rule.evaluate(rule.predict(w, b)), i) for i, (w, b) in enumerate(starts)]
-    if metric == "worst_class_recall" and loss_cap is not None:
+    if metric == "worst_class_recall":
 
         def balanced_accuracy(w, b):
             tp, predicted = _counts(
@@ -344,9 +367,16 @@ def _start(rule, metric, prior, ratio, loss_cap=None):
                 "balanced_accuracy", tp[:, None], predicted[:, None], rule.support
             )[0]
 
-        floor = balanced_accuracy(*balanced_rule) - loss_cap
-        scored = [s for s in scored if balanced_accuracy(*starts[s[1]]) >= floor]
-    best = max(scored)[1]
+        floor = None
+        if loss_cap is not None:
+            floor = balanced_accuracy(*balanced_rule) - loss_cap
+        best = _most_balanced_best(
+            [score for score, _ in scored],
+            [balanced_accuracy(w, b) for w, b in starts],
+            floor,
+        )
+    else:
+        best = max(scored)[1]
     return starts[best][0].copy(), starts[best][1].copy()
 
 
@@ -379,7 +409,8 @@ class MetricOptimalClassifierCV(ClassifierMixin, MetaEstimatorMixin, BaseEstimat
       2021), ``w = lambda / pi``; the best iterate, running mean or blend
       of the mean with the uniform ``lambda`` is kept as is, among those
       whose out-of-fold balanced accuracy is at most
-      ``balanced_accuracy_loss`` below the balanced rule's (``w = 1 / pi``):
+      ``balanced_accuracy_loss`` below the balanced rule's (``w = 1 / pi``),
+      ties on the worst-class recall going to the best balanced accuracy:
       with a handful of rows in the rarest class the out-of-fold minimum is
       noisy, and the unconstrained best gave up 2-5 points of test balanced
       accuracy for 1-2 of worst-class recall in

@@ -322,3 +322,16 @@ def test_worst_class_rule_keeps_the_balanced_accuracy_cap(cap):
         MetricOptimalClassifierCV(LogisticRegression(), balanced_accuracy_loss=2.0).fit(
             X, y
         )
+
+
+def test_worst_class_ties_go_to_the_best_balanced_accuracy():
+    from sklearn_lt.decisions import _most_balanced_best
+
+    worst = [0.5, 0.6, 0.6, 0.6, 0.7]
+    balanced = [0.80, 0.70, 0.75, 0.75, 0.50]
+    # 0.7 is the best worst recall, but its balanced accuracy is below the
+    # floor of 0.6; of 1-3 (0.6), 2 and 3 have the best balanced accuracy,
+    # and 2 comes first (the least far along the iterations)
+    assert _most_balanced_best(worst, balanced, floor=0.6) == 2
+    assert _most_balanced_best(worst, balanced, floor=None) == 4
+    assert _most_balanced_best(worst, balanced, floor=0.76) == 0
