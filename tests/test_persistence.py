@@ -17,6 +17,7 @@ import torch
 import torch.serialization
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.compose import make_column_selector, make_column_transformer
+from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
@@ -576,6 +577,23 @@ WHOLE_MODELS = {
         taus=[0.0, 1.0],
         cv=2,
     ),
+    # sklearn-lt compare's blend_la: a soft vote, ours and boosted trees
+    "voting-blend": lambda: make_pipeline(
+        _preprocessing(),
+        VotingClassifier(
+            [
+                ("mlp", MLPMarginClassifier(max_iter=2, random_state=0)),
+                ("linear", LinearMarginClassifier(random_state=0)),
+                (
+                    "hgb",
+                    LogitAdjustedClassifier(
+                        HistGradientBoostingClassifier(max_iter=5, random_state=0)
+                    ),
+                ),
+            ],
+            voting="soft",
+        ),
+    ),
 }
 
 
@@ -605,6 +623,19 @@ def test_whole_model_round_trip_predicts_identically(name, table):
         )
     # A loaded whole model is an ordinary estimator: it clones and refits.
     clone(restored).fit(X, y).predict(X)
+
+
+def test_voting_members_stay_one_object_each(table):
+    # VotingClassifier keeps each fitted member twice: in estimators_ and in
+    # the Bunch named_estimators_; both must load as the same object.
+    X, y = table
+    model = WHOLE_MODELS["voting-blend"]().fit(X, y)
+    vote = _round_trip(model).steps[-1][1]
+    assert type(vote.named_estimators_) is type(model.steps[-1][1].named_estimators_)
+    assert list(vote.named_estimators_) == ["mlp", "linear", "hgb"]
+    for member, named in zip(vote.estimators_, vote.named_estimators_.values()):
+        assert member is named
+    assert isinstance(vote.estimators_[0], MLPMarginClassifier)
 
 
 def test_prefit_inner_classifier_stays_one_object(data, tmp_path):

@@ -1,7 +1,8 @@
 """Whole models: the scikit-learn structure through skops, ours in our format.
 
 A ``Pipeline`` (with a ``ColumnTransformer`` inside), a
-``LogitAdjustedClassifier`` or a ``LogitAdjustedClassifierCV`` is stored as
+``LogitAdjustedClassifier``, a ``LogitAdjustedClassifierCV`` or an
+ensemble such as ``VotingClassifier`` is stored as
 
 * ``metadata.json``: the header, the model's class and the list of parts;
 * ``sklearn.skops``: the model written by :func:`skops.io.dumps`, in which
@@ -24,6 +25,7 @@ from math import prod
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ._bounded import BoundedArchive, ModelFileError
@@ -85,6 +87,12 @@ def _strip(obj, parts, memo):
         check_storable(obj)  # a subclass has code of its own: refused
         result = SavedPart(f"part{len(parts)}")
         parts.append(obj)
+    elif type(obj) in (dict, Bunch):
+        # A Bunch: the named_estimators_ of VotingClassifier, StackingClassifier
+        items = {name: _strip(value, parts, memo) for name, value in obj.items()}
+        if any(items[name] is not obj[name] for name in obj):
+            result = type(obj)()
+            result.update(items)
     elif _walkable(obj):
         memo[key] = obj  # cycles resolve to the original
         state = vars(obj)
@@ -98,10 +106,6 @@ def _strip(obj, parts, memo):
         items = [_strip(item, parts, memo) for item in obj]
         if any(a is not b for a, b in zip(items, obj)):
             result = type(obj)(items)
-    elif type(obj) is dict:
-        items = {name: _strip(value, parts, memo) for name, value in obj.items()}
-        if any(items[name] is not obj[name] for name in obj):
-            result = items
     memo[key] = result
     return result
 
@@ -299,6 +303,9 @@ def _restore(obj, parts, memo, used):
             )
         result = parts[name]
         used.add(name)
+    elif type(obj) in (dict, Bunch):
+        for name, value in list(obj.items()):
+            obj[name] = _restore(value, parts, memo, used)
     elif _walkable(obj):
         state = vars(obj)
         for name, value in list(state.items()):
@@ -309,8 +316,5 @@ def _restore(obj, parts, memo, used):
         items = [_restore(item, parts, memo, used) for item in obj]
         if any(a is not b for a, b in zip(items, obj)):
             result = tuple(items)
-    elif type(obj) is dict:
-        for name, value in list(obj.items()):
-            obj[name] = _restore(value, parts, memo, used)
     memo[key] = result
     return result

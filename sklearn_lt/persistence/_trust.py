@@ -88,6 +88,9 @@ TRUSTED_TYPES = (
     "sklearn.utils._metadata_requests.MetadataRequest",
     "sklearn.utils._metadata_requests.MethodMetadataRequest",
     "numpy.dtype",
+    # VotingClassifier and StackingClassifier keep named_estimators_ as a
+    # Bunch: a dict, rebuilt empty and filled item by item.
+    "sklearn.utils._bunch.Bunch",
     # HistGradientBoosting*'s own preprocessor validates numeric columns with
     # FunctionTransformer(partial(check_array, ...)); skops checks a
     # partial's function and arguments by name in turn.
@@ -101,7 +104,7 @@ The placeholder of our classifiers, our post-hoc wrappers, scikit-learn's
 column selector and the two scorers that do not derive from its scorer base
 (they hold the estimator or the scorers they call), the per-fold
 classifiers of ``CalibratedClassifierCV``, metadata-routing requests, NumPy
-dtypes, the
+dtypes, scikit-learn's ``Bunch`` (a dict), the
 numeric validation inside ``HistGradientBoosting*``'s categorical
 preprocessor (``functools.partial`` of ``check_array``) and the distance
 metrics without parameters:
