@@ -38,6 +38,8 @@ BASE_NAMES = [
     "logreg_posthoc_la",
     "hgb_posthoc_la",
     "blend_la",
+    "mlp_margin_la_metric_opt",
+    "hgb_metric_opt",
 ]
 OURS = {
     "linear_margin_la",
@@ -47,6 +49,8 @@ OURS = {
     "logreg_posthoc_la",
     "hgb_posthoc_la",
     "blend_la",
+    "mlp_margin_la_metric_opt",
+    "hgb_metric_opt",
 }
 
 
@@ -268,20 +272,23 @@ def test_easy_ensemble_boosts_trees_that_can_tell_many_classes_apart():
 # -- metric-optimal contenders (issue 25) ------------------------------------------
 
 
-def test_metric_optimal_contenders_are_opt_in_and_named_after_their_model():
+def test_metric_optimal_contenders_wrap_their_model_for_the_metric():
     from sklearn_lt import MetricOptimalClassifierCV
-    from sklearn_lt.compare.contenders import optional_contenders
 
-    optional = optional_contenders(metric="worst_class_recall")
-    assert not set(optional) & set(default_contenders())
-    defaults = default_contenders()
-    for name, estimator in optional.items():
+    contenders = default_contenders(metric="worst_class_recall")
+    for name in ("mlp_margin_la_metric_opt", "hgb_metric_opt"):
+        estimator = contenders[name]
         assert isinstance(estimator, MetricOptimalClassifierCV)
         assert estimator.metric == "worst_class_recall"
-        inner = name.removesuffix("_metric_opt")
-        assert repr(estimator.estimator) == repr(defaults[inner])
+        inner = contenders[name.removesuffix("_metric_opt")]
+        # the same model as the contender it is named after, another object
+        assert repr(estimator.estimator) == repr(inner)
+        assert estimator.estimator is not inner
+    assert default_contenders()["hgb_metric_opt"].metric == "balanced_accuracy"
     picked = resolve_contenders(["hgb_metric_opt"], metric="macro_f1")
     assert picked["hgb_metric_opt"].metric == "macro_f1"
+    every = resolve_contenders(metric="gmean")
+    assert every["mlp_margin_la_metric_opt"].metric == "gmean"
 
 
 @pytest.mark.parametrize("metric", ["accuracy", "f1", None, 3])

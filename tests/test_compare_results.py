@@ -299,6 +299,24 @@ def test_resume_keeps_complete_contenders_and_checks_the_fingerprint(tmp_path):
         directory.prepare(_fingerprint(), contenders={"a": "A(changed=1)"}, resume=True)
 
 
+def test_resume_accepts_a_metric_the_earlier_run_did_not_use(tmp_path):
+    # The metric is a setting only of runs with a metric-optimal contender:
+    # a run without one resumes with any metric, and then keeps it.
+    directory = ResultsDirectory(tmp_path)
+    settings = {"seed": 0}
+    X, y = np.zeros((5, 1)), np.array([0, 1, 0, 1, 0])
+    directory.prepare(fingerprint(X, y, SPLITS, settings), contenders={"a": "A()"})
+    directory.append(*_contender("a", 0.5))
+    with_metric = fingerprint(X, y, SPLITS, {**settings, "metric": "macro_f1"})
+    rows, _, _ = directory.prepare(
+        with_metric, contenders={"a": "A()", "b_metric_opt": "B()"}, resume=True
+    )
+    assert rows["contender"].tolist() == ["a"]
+    other = fingerprint(X, y, SPLITS, {**settings, "metric": "gmean"})
+    with pytest.raises(ResultsDirectoryError, match=r"setting metric \('macro_f1'"):
+        directory.prepare(other, contenders={}, resume=True)
+
+
 def test_resume_refuses_a_directory_without_manifest(tmp_path):
     (tmp_path / "results.csv").write_text("contender\nx\n")
     with pytest.raises(ResultsDirectoryError, match=r"has no manifest.json"):

@@ -88,7 +88,6 @@ _LAZY = {
     "compare": "run",
     "default_contenders": "contenders",
     "digits_lt_split": "splits",
-    "optional_contenders": "contenders",
     "read_table": "tables",
     "resolve_contenders": "contenders",
     "shot_thresholds": "scoring",
@@ -98,7 +97,6 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from ._results import ResultsDirectoryError
     from .contenders import (
         default_contenders,
-        optional_contenders,
         resolve_contenders,
     )
     from .run import ContenderFailedWarning, compare
@@ -118,7 +116,6 @@ __all__ = [
     "compare",
     "default_contenders",
     "digits_lt_split",
-    "optional_contenders",
     "read_table",
     "resolve_contenders",
     "shot_thresholds",

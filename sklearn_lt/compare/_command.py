@@ -192,19 +192,11 @@ def load_data(args):
 
 
 def _list_contenders(seed, metric="balanced_accuracy"):
-    from .contenders import (
-        _describe_estimator,
-        default_contenders,
-        optional_contenders,
-    )
+    from .contenders import _describe_estimator, default_contenders
 
-    contenders = default_contenders(random_state=seed)
-    optional = optional_contenders(random_state=seed, metric=metric)
-    width = max(map(len, [*contenders, *optional]))
+    contenders = default_contenders(random_state=seed, metric=metric)
+    width = max(map(len, contenders))
     for name, estimator in contenders.items():
-        print(f"{name:<{width}}  {_describe_estimator(estimator)}")
-    print("\nrun only when named (--contenders; about four times the model they wrap):")
-    for name, estimator in optional.items():
         print(f"{name:<{width}}  {_describe_estimator(estimator)}")
     return 0
 

@@ -326,10 +326,9 @@ def add_compare_command(subparsers):
         help=(
             "what the metric-optimal contenders (mlp_margin_la_metric_opt, "
             "hgb_metric_opt: per-class decision weights tuned on out-of-fold "
-            "probabilities; about four times the cost of the model, so run "
-            "only when named in "
-            "--contenders) maximise: balanced_accuracy, macro_f1, gmean or "
-            "worst_class_recall. Default: balanced_accuracy."
+            "probabilities, six fits of the model each) maximise: "
+            "balanced_accuracy, macro_f1, gmean or worst_class_recall. "
+            "Default: balanced_accuracy."
         ),
     )
     field.add_argument(

@@ -476,10 +476,15 @@ class ResultsDirectory:
             if old.get(key) != fingerprint[key]
         ]
         old_settings = old.get("settings", {})
+        keys = set(old_settings) | set(fingerprint["settings"])
+        if "metric" not in old_settings:
+            # Written only when a metric-optimal contender ran: the finished
+            # contenders of that run do not depend on it.
+            keys.discard("metric")
         differ += [
             f"setting {key} ({old_settings.get(key)!r} then, "
             f"{fingerprint['settings'].get(key)!r} now)"
-            for key in sorted(set(old_settings) | set(fingerprint["settings"]))
+            for key in sorted(keys)
             if old_settings.get(key) != fingerprint["settings"].get(key)
         ]
         if differ:

@@ -191,9 +191,9 @@ def compare(
 
     metric : {"balanced_accuracy", "macro_f1", "gmean", \
             "worst_class_recall"}, default="balanced_accuracy"
-        What the metric-optimal contenders picked by name
+        What the metric-optimal contenders
         (``mlp_margin_la_metric_opt``, ``hgb_metric_opt``; see
-        :func:`~sklearn_lt.compare.contenders.optional_contenders`)
+        :func:`~sklearn_lt.compare.contenders.default_contenders`)
         maximise.
 
     Returns

@@ -115,8 +115,8 @@ class Comparison:
     metric : {"balanced_accuracy", "macro_f1", "gmean", \
             "worst_class_recall"}, default="balanced_accuracy"
         What the metric-optimal contenders (``mlp_margin_la_metric_opt``,
-        ``hgb_metric_opt``; run only when named in ``contenders``) maximise;
-        see :func:`~sklearn_lt.compare.contenders.optional_contenders`.
+        ``hgb_metric_opt``) maximise; see
+        :func:`~sklearn_lt.compare.contenders.default_contenders`.
 
     progress : bool, default=False
         Show a progress bar (tqdm) with one step per fit.
