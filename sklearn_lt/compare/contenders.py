@@ -94,34 +94,34 @@ def default_contenders(random_state=0, metric="balanced_accuracy"):
     per-fold preprocessing step in front of each
     (:mod:`sklearn_lt.compare.preprocessing`).
 
-    ==========================  ====================================================
-    name                        estimator
-    ==========================  ====================================================
-    ``logreg``                  ``LogisticRegression``
-    ``logreg_balanced``         ``LogisticRegression(class_weight="balanced")``
-    ``linear_svc_balanced``     ``LinearSVC(class_weight="balanced")``
-    ``svc_rbf_balanced``        ``SVC(kernel="rbf", class_weight="balanced")``
-    ``mlp``                     ``MLPClassifier``
-    ``hgb``                     ``HistGradientBoostingClassifier``
-    ``hgb_balanced``            ``HistGradientBoostingClassifier``, balanced weights
-    ``lightgbm``                ``LGBMClassifier`` (only if LightGBM is installed)
-    ``smote_logreg``            ``SMOTE`` then ``LogisticRegression``
-    ``oversample_mlp``          ``RandomOverSampler`` then ``MLPClassifier``
-    ``balanced_random_forest``  ``BalancedRandomForestClassifier``
-    ``easy_ensemble``           ``EasyEnsembleClassifier``, AdaBoost of depth-4 trees
-    ``linear_margin_la``        ``LinearMarginClassifier("logit_adjusted")``
-    ``mlp_margin_la``           ``MLPMarginClassifier("logit_adjusted")``
-    ``mlp_margin_ldam_drw``     ``MLPMarginClassifier("ldam", reweight="drw")``
-    ``mlp_margin_elm``          ``MLPMarginClassifier("elm")``
-    ``logreg_posthoc_la``       ``LogitAdjustedClassifier`` of ``logreg``
-    ``hgb_posthoc_la``          ``LogitAdjustedClassifier`` of ``hgb``
-    ``blend_la``                soft vote of ``mlp_margin_la``,
-                                ``linear_margin_la`` and ``hgb_posthoc_la``
+    ============================  ====================================================
+    name                          estimator
+    ============================  ====================================================
+    ``logreg``                    ``LogisticRegression``
+    ``logreg_balanced``           ``LogisticRegression(class_weight="balanced")``
+    ``linear_svc_balanced``       ``LinearSVC(class_weight="balanced")``
+    ``svc_rbf_balanced``          ``SVC(kernel="rbf", class_weight="balanced")``
+    ``mlp``                       ``MLPClassifier``
+    ``hgb``                       ``HistGradientBoostingClassifier``
+    ``hgb_balanced``              ``HistGradientBoostingClassifier``, balanced weights
+    ``lightgbm``                  ``LGBMClassifier`` (only if LightGBM is installed)
+    ``smote_logreg``              ``SMOTE`` then ``LogisticRegression``
+    ``oversample_mlp``            ``RandomOverSampler`` then ``MLPClassifier``
+    ``balanced_random_forest``    ``BalancedRandomForestClassifier``
+    ``easy_ensemble``             ``EasyEnsembleClassifier``, AdaBoost of depth-4 trees
+    ``linear_margin_la``          ``LinearMarginClassifier("logit_adjusted")``
+    ``mlp_margin_la``             ``MLPMarginClassifier("logit_adjusted")``
+    ``mlp_margin_ldam_drw``       ``MLPMarginClassifier("ldam", reweight="drw")``
+    ``mlp_margin_elm``            ``MLPMarginClassifier("elm")``
+    ``logreg_posthoc_la``         ``LogitAdjustedClassifier`` of ``logreg``
+    ``hgb_posthoc_la``            ``LogitAdjustedClassifier`` of ``hgb``
+    ``blend_la``                  soft vote of ``mlp_margin_la``,
+                                  ``linear_margin_la`` and ``hgb_posthoc_la``
     ``mlp_margin_la_metric_opt``  ``MetricOptimalClassifierCV`` of
-                                ``mlp_margin_la``, for ``metric``
-    ``hgb_metric_opt``          ``MetricOptimalClassifierCV`` of ``hgb``,
-                                for ``metric``
-    ==========================  ====================================================
+                                  ``mlp_margin_la``, for ``metric``
+    ``hgb_metric_opt``            ``MetricOptimalClassifierCV`` of ``hgb``,
+                                  for ``metric``
+    ============================  ====================================================
 
     ``blend_la`` averages the balanced probabilities of three logit-adjusted
     models of different kinds (a network, a linear model, boosted trees), so
