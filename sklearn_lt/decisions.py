@@ -289,12 +289,11 @@ def _normalised(weights, biases):
 def _most_balanced_best(scores, balanced_accuracies, floor=None):
     """Index of the best score among candidates whose balanced accuracy is
     at least ``floor``; ties go to the best balanced accuracy, then to the
-    first candidate.
+    earliest candidate.
 
     The out-of-fold worst-class recall moves in steps of one row of the
     rarest class, so many candidates tie on it; the tie-break keeps the one
-    that gives up the least balanced accuracy (the first such is the least
-    far from the balanced rule along the iterations).
+    that gives up the least balanced accuracy.
 
     Examples
     --------

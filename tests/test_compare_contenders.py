@@ -14,7 +14,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from sklearn_lt import LinearMarginClassifier, LogitAdjustedClassifier
+from sklearn_lt import (
+    LinearMarginClassifier,
+    LogitAdjustedClassifier,
+    PriorCalibratedClassifier,
+)
 from sklearn_lt.compare import compare, default_contenders, resolve_contenders
 from sklearn_lt.compare.contenders import _contender_family, _describe_estimator
 from sklearn_lt.datasets import make_long_tailed_classification
@@ -182,6 +186,13 @@ def test_blend_decides_by_its_averaged_balanced_probabilities():
         np.testing.assert_array_equal(
             member.predict(Z), member.classes_[proba.argmax(1)]
         )
+    # the boosted trees' probabilities are balanced by Bayes' rule:
+    # p(k | x) / pi_k, renormalised (tau = 1, pi the class frequencies)
+    hgb = vote.estimators_[2]
+    prior = np.bincount(y) / len(y)
+    by_hand = hgb.estimator_.predict_proba(Z) / prior
+    by_hand /= by_hand.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(probas[2], by_hand, rtol=1e-6, atol=1e-9)
     mean = np.mean(probas, axis=0)
     np.testing.assert_allclose(blend.predict_proba(X), mean, rtol=1e-6)
     np.testing.assert_array_equal(blend.predict(X), vote.classes_[mean.argmax(1)])
@@ -280,10 +291,17 @@ def test_metric_optimal_contenders_wrap_their_model_for_the_metric():
         estimator = contenders[name]
         assert isinstance(estimator, MetricOptimalClassifierCV)
         assert estimator.metric == "worst_class_recall"
+        wrapped = estimator.estimator
+        if name.startswith("mlp"):
+            # the rule's plug-in starts take probabilities at the training
+            # prior: the MLP's closed form, no refit
+            assert isinstance(wrapped, PriorCalibratedClassifier)
+            assert (wrapped.prior, wrapped.method) == ("train", "auto")
+            wrapped = wrapped.estimator
         inner = contenders[name.removesuffix("_metric_opt")]
         # the same model as the contender it is named after, another object
-        assert repr(estimator.estimator) == repr(inner)
-        assert estimator.estimator is not inner
+        assert repr(wrapped) == repr(inner)
+        assert wrapped is not inner
     assert default_contenders()["hgb_metric_opt"].metric == "balanced_accuracy"
     picked = resolve_contenders(["hgb_metric_opt"], metric="macro_f1")
     assert picked["hgb_metric_opt"].metric == "macro_f1"

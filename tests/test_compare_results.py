@@ -315,6 +315,11 @@ def test_resume_accepts_a_metric_the_earlier_run_did_not_use(tmp_path):
     other = fingerprint(X, y, SPLITS, {**settings, "metric": "gmean"})
     with pytest.raises(ResultsDirectoryError, match=r"setting metric \('macro_f1'"):
         directory.prepare(other, contenders={}, resume=True)
+    # and the other way: the metric-optimal contender dropped on resuming
+    rows, _, _ = directory.prepare(
+        fingerprint(X, y, SPLITS, settings), contenders={"a": "A()"}, resume=True
+    )
+    assert rows["contender"].tolist() == ["a"]
 
 
 def test_resume_refuses_a_directory_without_manifest(tmp_path):

@@ -477,9 +477,10 @@ class ResultsDirectory:
         ]
         old_settings = old.get("settings", {})
         keys = set(old_settings) | set(fingerprint["settings"])
-        if "metric" not in old_settings:
-            # Written only when a metric-optimal contender ran: the finished
-            # contenders of that run do not depend on it.
+        if "metric" not in old_settings or "metric" not in fingerprint["settings"]:
+            # Written only when a metric-optimal contender runs: the finished
+            # contenders of a run without one do not depend on it, and a run
+            # without one keeps the rows of those that did.
             keys.discard("metric")
         differ += [
             f"setting {key} ({old_settings.get(key)!r} then, "

@@ -31,6 +31,7 @@ from ..decisions import MetricOptimalClassifierCV
 from ..linear import LinearMarginClassifier
 from ..mlp import MLPMarginClassifier
 from ..posthoc import LogitAdjustedClassifier
+from ..prior_calibration import PriorCalibratedClassifier
 from ._options import _DECISION_METRICS
 
 __all__ = [
@@ -118,7 +119,8 @@ def default_contenders(random_state=0, metric="balanced_accuracy"):
     ``blend_la``                  soft vote of ``mlp_margin_la``,
                                   ``linear_margin_la`` and ``hgb_posthoc_la``
     ``mlp_margin_la_metric_opt``  ``MetricOptimalClassifierCV`` of
-                                  ``mlp_margin_la``, for ``metric``
+                                  ``mlp_margin_la`` (its probabilities at the
+                                  training prior), for ``metric``
     ``hgb_metric_opt``            ``MetricOptimalClassifierCV`` of ``hgb``,
                                   for ``metric``
     ============================  ====================================================
@@ -286,8 +288,11 @@ def default_contenders(random_state=0, metric="balanced_accuracy"):
                 )
             ),
             # decision rules tuned for ``metric`` (issue 25)
+            # the rule's plug-in starts take training-prior probabilities:
+            # the MLP's closed form (PriorCalibratedClassifier, no refit)
             "mlp_margin_la_metric_opt": MetricOptimalClassifierCV(
-                scaled(our_mlp("logit_adjusted")), metric=metric
+                PriorCalibratedClassifier(scaled(our_mlp("logit_adjusted"))),
+                metric=metric,
             ),
             "hgb_metric_opt": MetricOptimalClassifierCV(hgb(), metric=metric),
         }
