@@ -136,11 +136,13 @@ def default_contenders(random_state=0, metric="balanced_accuracy"):
     The two ``*_metric_opt`` contenders learn per-class decision weights
     for ``metric`` on out-of-fold probabilities
     (:class:`~sklearn_lt.MetricOptimalClassifierCV`, 5 inner folds) around
-    this package's logit-adjusted MLP and around gradient boosting, then
-    refit on all the rows: one fit is six fits of the model they wrap. On
-    the bundled digits the whole comparison took 34-39 s with them and 19 s
-    without them (2 cores); ``hgb_metric_opt`` scored 0.872 balanced accuracy
-    against 0.849 for ``hgb``, ``mlp_margin_la_metric_opt`` 0.883 against
+    this package's logit-adjusted MLP (its closed-form probabilities at the
+    training prior, which the rule's plug-in starts assume) and around
+    gradient boosting, then refit on all the rows: one fit is six fits of
+    the model they wrap. On the bundled digits the whole comparison took
+    30-39 s with them and 19 s without them (2 cores); ``hgb_metric_opt``
+    scored 0.872 balanced accuracy against 0.849 for ``hgb``,
+    ``mlp_margin_la_metric_opt`` 0.888 against
     0.905 for ``mlp_margin_la`` (the rule is tuned on out-of-fold rows of
     classes with 6-20 training rows). Leave them out with
     ``drop=["mlp_margin_la_metric_opt", "hgb_metric_opt"]``
