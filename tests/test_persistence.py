@@ -707,6 +707,32 @@ def test_a_skops_part_naming_os_system_is_refused(saved_pipeline):
         load(_archive(files))
 
 
+def test_a_bunch_is_trusted_only_as_an_ensembles_named_estimators(data, table):
+    from sklearn.utils import Bunch
+
+    from sklearn_lt.persistence._trust import check_loaded
+
+    X, y = data
+    # anywhere else, a Bunch is refused by load's check, also after a save
+    stray = LogisticRegression().fit(X, y)
+    stray.extra_ = Bunch(a=np.zeros(3))
+    with pytest.raises(ModelFileError, match="a Bunch other than the named_estim"):
+        check_loaded(stray)
+    buffer = io.BytesIO()
+    save(make_pipeline(StandardScaler(), stray), buffer)
+    buffer.seek(0)
+    with pytest.raises(ModelFileError, match="a Bunch other than the named_estim"):
+        load(buffer)
+    # an ensemble's Bunch whose values are not its members is refused too
+    X_table, y_table = table
+    model = WHOLE_MODELS["voting-blend"]().fit(X_table, y_table)
+    check_loaded(model)  # as fitted: accepted
+    vote = model.steps[-1][1]
+    vote.named_estimators_["mlp"] = LogisticRegression()
+    with pytest.raises(ModelFileError, match="a Bunch"):
+        check_loaded(model)
+
+
 def test_a_custom_class_in_the_skops_part_is_refused_unless_trusted(data):
     X, y = data
     model = make_pipeline(_Recorder(), LinearMarginClassifier(random_state=0))

@@ -89,7 +89,8 @@ TRUSTED_TYPES = (
     "sklearn.utils._metadata_requests.MethodMetadataRequest",
     "numpy.dtype",
     # VotingClassifier and StackingClassifier keep named_estimators_ as a
-    # Bunch: a dict, rebuilt empty and filled item by item.
+    # Bunch: a dict, rebuilt empty and filled item by item; check_loaded
+    # refuses one found anywhere else.
     "sklearn.utils._bunch.Bunch",
     # HistGradientBoosting*'s own preprocessor validates numeric columns with
     # FunctionTransformer(partial(check_array, ...)); skops checks a
@@ -476,16 +477,20 @@ def check_loaded(model):
     Raises
     ------
     ModelFileError
-        If a tree's indices point outside its arrays, or a tree predictor is
-        found outside the ``HistGradientBoosting*`` model that uses it.
+        If a tree's indices point outside its arrays, a tree predictor is
+        found outside the ``HistGradientBoosting*`` model that uses it, or a
+        ``Bunch`` anywhere but as an ensemble's ``named_estimators_`` (its
+        fitted members by name).
     """
     from sklearn.ensemble._hist_gradient_boosting.gradient_boosting import (
         BaseHistGradientBoosting,
     )
     from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
     from sklearn.neighbors import BallTree, KDTree
+    from sklearn.utils import Bunch
 
     seen, checked, predictors, stack = set(), set(), [], [model]
+    bunches, named = [], set()
     while stack:
         obj = stack.pop()
         if id(obj) in seen:
@@ -497,6 +502,35 @@ def check_loaded(model):
             predictors.append(obj)
         elif isinstance(obj, (KDTree, BallTree)):
             _check_binary_tree(obj)
+        elif isinstance(obj, Bunch):
+            bunches.append(obj)
+        elif isinstance(obj, BaseEstimator) and "named_estimators_" in vars(obj):
+            named.update(_named_estimators(obj))
         stack.extend(_children(obj))
     if any(id(predictor) not in checked for predictor in predictors):
         _fail("a tree predictor", "outside the HistGradientBoosting model it serves")
+    if any(id(bunch) not in named for bunch in bunches):
+        _fail(
+            "a Bunch",
+            "other than the named_estimators_ of a VotingClassifier or "
+            "StackingClassifier",
+        )
+
+
+def _named_estimators(ensemble):
+    """``{id(named_estimators_)}`` of a loaded ensemble if it is what the
+    ensemble keeps there (its fitted members by name), else empty: a
+    ``Bunch`` is trusted only in that place."""
+    from sklearn.utils import Bunch
+
+    bunch = vars(ensemble).get("named_estimators_")
+    members = vars(ensemble).get("estimators_")
+    if type(bunch) is not Bunch or not isinstance(members, list):
+        return set()
+    ids = {id(member) for member in members}
+    if all(
+        isinstance(name, str) and (id(value) in ids or value == "drop")
+        for name, value in bunch.items()
+    ):
+        return {id(bunch)}
+    return set()
