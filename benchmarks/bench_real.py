@@ -311,26 +311,11 @@ def _balanced_bagging(cls, n_estimators=10, bootstrap=True, **kwargs):
     return build
 
 
-def _soft_vote(*classes):
-    """Soft voting (probabilities averaged) over several of ours, defaults."""
+def _soft_vote(*members):
+    """Soft voting (probabilities averaged) over several of ours, defaults.
 
-    def build(seed, info):
-        from sklearn.ensemble import VotingClassifier
-
-        import sklearn_lt
-
-        members = [
-            (cls, getattr(sklearn_lt, cls)(random_state=seed)) for cls in classes
-        ]
-        return _scaled(VotingClassifier(members, voting="soft"))
-
-    return build
-
-
-def _blend(*members):
-    """Soft voting over ours and logit-adjusted gradient boosting: members are
-    class names of ours (package defaults) or ``"hgb_la"``, which is
-    ``LogitAdjustedClassifier(HistGradientBoostingClassifier())``. Every
+    A member is a class name of ours or ``"hgb_la"``,
+    ``LogitAdjustedClassifier(HistGradientBoostingClassifier())``; every
     member's ``predict_proba`` is at the balanced prior, so the averaged
     probabilities' argmax is a balanced decision."""
 
@@ -400,8 +385,8 @@ CONTENDERS = {
     "mlp_linear_soft_vote": _soft_vote("MLPMarginClassifier", "LinearMarginClassifier"),
     "compare_hgb_posthoc_la": _default("hgb_posthoc_la"),
     "compare_blend_la": _default("blend_la"),
-    "mlp_hgb_la_blend": _blend("MLPMarginClassifier", "hgb_la"),
-    "mlp_linear_hgb_la_blend": _blend(
+    "mlp_hgb_la_blend": _soft_vote("MLPMarginClassifier", "hgb_la"),
+    "mlp_linear_hgb_la_blend": _soft_vote(
         "MLPMarginClassifier", "LinearMarginClassifier", "hgb_la"
     ),
     # candidates for the defaults (issue #24, item 2)

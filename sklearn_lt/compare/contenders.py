@@ -219,6 +219,9 @@ def default_contenders(random_state=0, metric="balanced_accuracy"):
     def hgb(**kwargs):
         return HistGradientBoostingClassifier(random_state=seed, **kwargs)
 
+    def our_linear():
+        return LinearMarginClassifier("logit_adjusted", random_state=seed)
+
     def our_mlp(loss, **kwargs):
         return MLPMarginClassifier(
             loss,
@@ -268,9 +271,7 @@ def default_contenders(random_state=0, metric="balanced_accuracy"):
                 random_state=seed,
             ),
             # sklearn_lt
-            "linear_margin_la": scaled(
-                LinearMarginClassifier("logit_adjusted", random_state=seed)
-            ),
+            "linear_margin_la": scaled(our_linear()),
             "mlp_margin_la": scaled(our_mlp("logit_adjusted")),
             "mlp_margin_ldam_drw": scaled(our_mlp("ldam", reweight="drw")),
             "mlp_margin_elm": scaled(our_mlp("elm")),
@@ -280,10 +281,7 @@ def default_contenders(random_state=0, metric="balanced_accuracy"):
                 VotingClassifier(
                     [
                         ("mlp", our_mlp("logit_adjusted")),
-                        (
-                            "linear",
-                            LinearMarginClassifier("logit_adjusted", random_state=seed),
-                        ),
+                        ("linear", our_linear()),
                         ("hgb", LogitAdjustedClassifier(hgb())),
                     ],
                     voting="soft",
