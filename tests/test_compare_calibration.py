@@ -100,3 +100,96 @@ def test_a_contender_without_predict_proba_gets_nan_and_n_a():
     note = probability_note(table)
     assert "Without predict_proba (n/a): svc." in note
     assert "predict_proba gives them" in note and "logreg" in note
+
+
+def _skewed(seed=1, n=1200):
+    return make_classification(
+        n_samples=n, n_classes=3, n_informative=5, weights=[0.8, 0.15],
+        flip_y=0.02, random_state=seed,
+    )  # fmt: skip
+
+
+def test_a_posthoc_adjuster_is_scored_on_its_inner_models_probabilities():
+    from sklearn_lt import LogitAdjustedClassifier
+
+    X, y = _skewed()
+    train, test = np.arange(600), np.arange(600, 1200)
+    adjusted = LogitAdjustedClassifier(LogisticRegression(max_iter=1000))
+    adjusted.fit(X[train], y[train])
+    plain = LogisticRegression(max_iter=1000).fit(X[train], y[train])
+    labels = np.unique(y)
+    got = _training_prior_proba(adjusted, X[test], labels)
+    np.testing.assert_allclose(got, plain.predict_proba(X[test]), atol=1e-10)
+    # the adjusted (balanced) probabilities are not those
+    assert np.abs(adjusted.predict_proba(X[test]) - got).max() > 0.1
+    table = compare([("posthoc", adjusted)], X, y, cv=[(train, test)], preprocess=False)
+    onehot = (y[test][:, None] == labels).astype(float)
+    by_hand = np.mean(np.sum((plain.predict_proba(X[test]) - onehot) ** 2, axis=1))
+    np.testing.assert_allclose(table["brier_score_mean"][0], by_hand, rtol=1e-9)
+    assert table["probabilities"][0] == "training prior (closed form)"
+
+
+def test_a_soft_vote_of_logit_adjusted_models_averages_their_training_prior_ones():
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_lt import LogitAdjustedClassifier
+
+    X, y = _skewed(seed=2)
+    train, test = np.arange(600), np.arange(600, 1200)
+    members = [
+        ("linear", LinearMarginClassifier("logit_adjusted", random_state=0)),
+        ("posthoc", LogitAdjustedClassifier(LogisticRegression(max_iter=1000))),
+    ]
+    vote = make_pipeline(
+        StandardScaler(), VotingClassifier(members, voting="soft", weights=[3, 1])
+    ).fit(X[train], y[train])
+    # each member by hand, on the scaled rows
+    scaler = StandardScaler().fit(X[train])
+    Z_train, Z_test = scaler.transform(X[train]), scaler.transform(X[test])
+    linear = clone(members[0][1]).fit(Z_train, y[train])
+    pi = np.bincount(y[train]) / len(train)
+    p = linear.predict_proba(Z_test) * pi  # Bayes' rule, tau = 1
+    linear_train_prior = p / p.sum(axis=1, keepdims=True)
+    plain = LogisticRegression(max_iter=1000).fit(Z_train, y[train])
+    expected = (3 * linear_train_prior + plain.predict_proba(Z_test)) / 4
+    got = _training_prior_proba(vote, X[test], np.unique(y))
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    # the vote's own probabilities are the balanced ones, and its decisions
+    # stay their argmax
+    assert np.abs(vote.predict_proba(X[test]) - got).max() > 0.1
+    assert abs(got[:, 0].mean() - np.mean(y[test] == 0)) < abs(
+        vote.predict_proba(X[test])[:, 0].mean() - np.mean(y[test] == 0)
+    )
+
+
+def test_probability_sources_of_adjusters_and_votes():
+    from sklearn.ensemble import VotingClassifier
+
+    from sklearn_lt import LogitAdjustedClassifier, LogitAdjustedClassifierCV
+    from sklearn_lt.compare.scoring import _probability_source
+
+    closed = "training prior (closed form)"
+    as_given = "predict_proba as given"
+    lr = LogisticRegression()
+    la = LinearMarginClassifier("logit_adjusted")
+    assert _probability_source(LogitAdjustedClassifier(lr)) == closed
+    assert _probability_source(LogitAdjustedClassifierCV(lr)) == closed
+    # an adjuster of decision scores: its softmax is not a probability model
+    assert _probability_source(LogitAdjustedClassifier(LinearSVC())) == as_given
+    assert (
+        _probability_source(
+            LogitAdjustedClassifier(lr, response_method="decision_function")
+        )
+        == as_given
+    )
+    soft = VotingClassifier(
+        [("a", la), ("b", LogitAdjustedClassifier(lr))], voting="soft"
+    )
+    assert _probability_source(soft) == closed
+    # one member without a closed form, or a hard vote: as given
+    mixed = VotingClassifier([("a", la), ("b", lr)], voting="soft")
+    assert _probability_source(mixed) == as_given
+    hard = VotingClassifier([("a", la), ("b", LogitAdjustedClassifier(lr))])
+    assert _probability_source(hard) == "none"

@@ -137,7 +137,9 @@ def probability_note(table):
     >>> print(probability_note(table))  # doctest: +NORMALIZE_WHITESPACE
     Calibration (Brier score, ECE: top-label expected calibration error, 15
     bins; lower is better) of the test folds' probabilities. At the training
-    prior in closed form, softmax(f(x) + tau log pi), for: ours. Without
+    prior in closed form, softmax(f(x) + tau log pi) (f: the logit-adjusted
+    scores; undoing a post-hoc adjustment gives back the inner model's
+    probabilities; a soft vote averages its members'), for: ours. Without
     predict_proba (n/a): svc. Training-prior probabilities are calibrated
     for test rows drawn like the training rows; where the test classes'
     frequencies differ (the bundled demo's balanced test sets), they are not
@@ -155,7 +157,10 @@ def probability_note(table):
     labels = (
         (
             "training prior (closed form)",
-            "At the training prior in closed form, softmax(f(x) + tau log pi), for",
+            "At the training prior in closed form, softmax(f(x) + tau log pi)"
+            " (f: the logit-adjusted scores; undoing a post-hoc adjustment gives"
+            " back the inner model's probabilities; a soft vote averages its"
+            " members'), for",
         ),
         (
             "predict_proba as given",

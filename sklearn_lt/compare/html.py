@@ -52,8 +52,9 @@ _PLOTS = (
     (
         "reliability.png",
         "Reliability of the three best contenders' test-fold probabilities "
-        "(at the training prior: closed form for ours, predict_proba as given "
-        "for the others; see the note under the results)",
+        "(at the training prior: closed form for the logit-adjusted models and "
+        "their soft votes, predict_proba as given for the others; see the note "
+        "under the results)",
     ),
 )
 

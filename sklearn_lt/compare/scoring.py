@@ -89,6 +89,49 @@ def _is_logit_adjusted(estimator):
     )
 
 
+def _posthoc_adjuster(final):
+    """``final`` if it is a post-hoc logit adjuster of probabilities, else None.
+
+    Undoing :class:`~sklearn_lt.LogitAdjustedClassifier`'s (or its CV
+    variant's) adjustment gives back its inner model's probabilities, which
+    are at the training prior; an adjuster of decision scores has none.
+    """
+    from ..posthoc import _BaseLogitAdjuster
+
+    if not isinstance(final, _BaseLogitAdjuster):
+        return None
+    inner = getattr(final, "estimator_", final.estimator)
+    method = final.response_method
+    if method == "decision_function" or not hasattr(inner, "predict_proba"):
+        return None
+    return final
+
+
+def _soft_vote(final):
+    """``final`` if it is a soft ``VotingClassifier``, else None."""
+    from sklearn.ensemble import VotingClassifier
+
+    if isinstance(final, VotingClassifier) and final.voting == "soft":
+        return final
+    return None
+
+
+def _has_closed_form(estimator):
+    """Whether the training-prior probabilities of ``estimator`` have a
+    closed form (fitted or not): this package's logit-adjusted models, a
+    post-hoc logit adjuster of probabilities, a soft vote of such models."""
+    from ..prior_calibration import _final_step
+
+    final = _final_step(estimator)
+    if _is_logit_adjusted(final) or _posthoc_adjuster(final) is not None:
+        return True
+    vote = _soft_vote(final)
+    if vote is None:
+        return False
+    members = [m for _, m in vote.estimators if m is not None and m != "drop"]
+    return bool(members) and all(_has_closed_form(m) for m in members)
+
+
 def _probability_source(estimator):
     """Where a contender's calibration probabilities come from.
 
@@ -101,8 +144,10 @@ def _probability_source(estimator):
     -------
     source : str
         ``"training prior (closed form)"`` for this package's
-        logit-adjusted estimators, ``"predict_proba as given"`` for any
-        other with ``predict_proba``, ``"none"`` without it.
+        logit-adjusted estimators, post-hoc logit adjusters of probabilities
+        (:class:`~sklearn_lt.LogitAdjustedClassifier`) and soft votes of
+        such models; ``"predict_proba as given"`` for any other with
+        ``predict_proba``, ``"none"`` without it.
 
     Examples
     --------
@@ -116,29 +161,77 @@ def _probability_source(estimator):
     >>> _probability_source(LinearSVC())
     'none'
     """
-    if _is_logit_adjusted(estimator):
+    if _has_closed_form(estimator):
         return _CLOSED_FORM
     return _RAW if hasattr(estimator, "predict_proba") else _NO_PROBA
+
+
+def _closed_form_proba(estimator, X):
+    """Training-prior probabilities of a fitted ``estimator`` with a closed
+    form (columns ``estimator.classes_``), else None.
+
+    * this package's logit-adjusted model: ``softmax(log p(x) + tau log pi)``
+      with ``p`` its (balanced) ``predict_proba`` and ``pi`` its training
+      class frequencies;
+    * a post-hoc adjuster: the same with its ``tau`` and ``prior_``, which
+      gives back its inner model's probabilities;
+    * a soft vote whose members all have one: the (weighted) mean of the
+      members' training-prior probabilities.
+    """
+    from ..prior_calibration import _final_step
+
+    final = _final_step(estimator)
+    adjustment = None
+    if _is_logit_adjusted(final):
+        adjustment = _logit_adjustment(estimator)
+    elif _posthoc_adjuster(final) is not None:
+        adjustment = final._fitted_tau(), np.asarray(final.prior_, dtype=np.float64)
+    if adjustment is not None:
+        tau, prior = adjustment
+        proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            log_proba = np.log(proba)
+        return softmax(log_proba + tau * np.log(prior), axis=1)
+    vote = _soft_vote(final)
+    if vote is None or not _has_closed_form(final):
+        return None
+    if final is not estimator:  # the steps before the vote
+        X = _before_final(estimator, X)
+    members = [m for _, m in vote.estimators if m is not None and m != "drop"]
+    weights = None
+    if vote.weights is not None:
+        weights = [
+            w for (_, m), w in zip(vote.estimators, vote.weights) if m in members
+        ]
+    probas = [_closed_form_proba(member, X) for member in vote.estimators_]
+    if any(proba is None for proba in probas):
+        return None
+    return np.average(probas, axis=0, weights=weights)
+
+
+def _before_final(estimator, X):
+    """``X`` through every step of a (nested) pipeline but the last estimator."""
+    steps = getattr(estimator, "steps", None)
+    if not steps:
+        return X
+    if len(steps) > 1:
+        X = estimator[:-1].transform(X)
+    return _before_final(steps[-1][1], X)
 
 
 def _training_prior_proba(estimator, X, labels):
     """Probabilities of ``X`` for the calibration metrics, columns ``labels``.
 
-    The closed-form training-prior probabilities of a fitted logit-adjusted
-    estimator of ours, ``softmax(log p(x) + tau * log pi)`` with ``p`` its
-    (balanced) ``predict_proba`` and ``pi`` its training class frequencies;
-    any other estimator's ``predict_proba``; None without one. A class the
-    estimator did not see in training gets probability 0.
+    The closed-form training-prior probabilities where there is one
+    (:func:`_closed_form_proba`), any other estimator's ``predict_proba``;
+    None without one. A class the estimator did not see in training gets
+    probability 0.
     """
     if not hasattr(estimator, "predict_proba"):
         return None
-    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
-    adjustment = _logit_adjustment(estimator) if _is_logit_adjusted(estimator) else None
-    if adjustment is not None:
-        tau, prior = adjustment
-        with np.errstate(divide="ignore"):
-            log_proba = np.log(proba)
-        proba = softmax(log_proba + tau * np.log(prior), axis=1)
+    proba = _closed_form_proba(estimator, X)
+    if proba is None:
+        proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
     classes = np.asarray(getattr(estimator, "classes_", labels))
     if proba.ndim != 2 or proba.shape[1] != len(classes):
         return None
