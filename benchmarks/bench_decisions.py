@@ -40,12 +40,23 @@ stronger, better-calibrated model where the linear one is misspecified).
    over the splits and in how many splits the two agree within 0.5 points
    (one half is a noisy yardstick on a flat optimum).
 
+5. **EM's floor** (all tables; ``--tables lt_10_large`` adds bench_quality's
+   30,000-row task, one seed): the same probabilities as part 2 taken as
+   the truth. Rows are drawn from the test pool reweighted to the shifted
+   prior and each gets a fresh label from its own shifted posterior, so EM
+   sees exactly calibrated probabilities; 20 draws at 500, 2,000 and 8,000
+   rows: the median and 90th percentile of EM's L1 error against the drawn
+   labels' frequencies, and the expected accuracy without adaptation,
+   adapted, and at the true prior. What EM can reach with this model if
+   its probabilities were right, whatever the size of the test pool.
+
 Run (one process, one thread)::
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 nice -n 10 python benchmarks/bench_decisions.py
     python benchmarks/bench_decisions.py --parts 1 2 --tables default
     python benchmarks/bench_decisions.py --parts 2 3 --base mlp
     python benchmarks/bench_decisions.py --parts 4 --splits 5
+    python benchmarks/bench_decisions.py --parts 5 --base mlp --tables lt_10 lt_10_large
 """
 
 import argparse
@@ -64,6 +75,10 @@ if str(HERE) not in sys.path:
 
 BINARY = ["default", "mlc_churn", "credit_data", "wa_churn"]
 LONG_TAILED = ["digits_lt", "lt_10", "lt_30"]
+#: Only when named (``--tables lt_10_large``; one seed, about 20 s a fit):
+#: bench_quality's 30,000-row task, whose test pool has hundreds of rows of
+#: its rarest class.
+LARGE = ["lt_10_large"]
 N_SHIFTED = 2000
 
 
@@ -260,6 +275,81 @@ def part_metric_optimal(table, seed):
     return rows
 
 
+FLOOR_ROWS = (500, 2000, 8000)
+FLOOR_DRAWS = 20
+
+
+def part_em_floor(table, seed):
+    """EM's error in a world where ours' probabilities are exactly right.
+
+    The test rows' probabilities at the training prior (as in part 2) are
+    taken as the true posteriors: the world draws ``x`` from the test pool,
+    reweighted to the shifted prior ``q`` (weight ``sum_k q_k p(k | x) /
+    rho_k``, ``rho`` the pool's mean probabilities), and each row's label
+    from ``p_q(. | x)``. EM then sees perfectly calibrated probabilities and
+    fresh labels for every copy of a row, so its L1 error against the drawn
+    labels' frequencies is the floor of EM with this model, whatever the
+    calibration map or the size of the test pool.
+    """
+    from sklearn.frozen import FrozenEstimator
+
+    from sklearn_lt import PriorCalibratedClassifier
+    from sklearn_lt.prior_shift import _em_prior, _reweighted
+
+    X_train, X_test, y_train, y_test, info = _split(table, seed)
+    if CALIBRATION == "temperature_bias":
+        calibrated = PriorCalibratedClassifier(_ours(info), method=CALIBRATION)
+    else:
+        ours = _ours(info).fit(X_train, y_train)
+        calibrated = PriorCalibratedClassifier(FrozenEstimator(ours))
+    calibrated.fit(X_train, y_train)
+    proba = np.asarray(calibrated.predict_proba(X_test), dtype=np.float64)
+    rho = proba.mean(axis=0)
+    train_prior = np.bincount(y_train) / len(y_train)
+    n_classes = len(train_prior)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for shift, prior in (
+        ("reversed", train_prior[::-1]),
+        ("uniform", np.full(n_classes, 1 / n_classes)),
+    ):
+        ratio = prior / rho
+        weight = (proba * ratio).sum(axis=1)
+        weight /= weight.sum()
+        for n_rows in FLOOR_ROWS:
+            errors, no_adaptation, adapted, oracle = [], [], [], []
+            for _ in range(FLOOR_DRAWS):
+                idx = rng.choice(len(proba), size=n_rows, p=weight)
+                seen = proba[idx]
+                true = _reweighted(seen, ratio)  # p_q(. | x)
+                # One label a row from its true posterior (inverse CDF).
+                u = rng.random((n_rows, 1))
+                labels = (true.cumsum(axis=1) < u).sum(axis=1).clip(0, n_classes - 1)
+                truth = np.bincount(labels, minlength=n_classes) / n_rows
+                estimate = _em_prior(seen, rho, 1000, 1e-8)[0]
+                errors.append(np.abs(estimate - truth).sum())
+                # Expected accuracy of each decision at the true posteriors.
+                rows_ = np.arange(n_rows)
+                no_adaptation.append(true[rows_, seen.argmax(axis=1)].mean())
+                decided = _reweighted(seen, estimate / rho).argmax(axis=1)
+                adapted.append(true[rows_, decided].mean())
+                oracle.append(true.max(axis=1).mean())  # decided at the true q
+            rows.append(
+                {
+                    "table": table,
+                    "seed": seed,
+                    "shift": shift,
+                    "rows": n_rows,
+                    "EM L1 error (median)": np.median(errors),
+                    "EM L1 error (90th pct.)": np.quantile(errors, 0.9),
+                    "acc. no adaptation": np.mean(no_adaptation),
+                    "acc. adapted": np.mean(adapted),
+                    "acc. at the true prior": np.mean(oracle),
+                }
+            )
+    return rows
+
+
 CALIBRATION = "logit_adjusted"  # set by --calibration (part 2, EM)
 SPLITS = 1  # set by --splits: stratified half/half splits of part 4
 
@@ -319,6 +409,8 @@ PARTS = {
     "3": ("Metric-optimal rule around ours", part_metric_optimal, "long_tailed"),
     "4": ("Binary agreement with TunedThresholdClassifierCV", part_binary_agreement,
           "binary"),
+    "5": ("EM's floor: labels drawn from ours' own probabilities", part_em_floor,
+          "all"),
 }  # fmt: skip
 
 
@@ -352,6 +444,11 @@ def main(argv=None):
         "temperature and biases fitted on out-of-fold scores",
     )
     args = parser.parse_args(argv)
+    if any(t in LARGE for t in args.tables):
+        import bench_real
+
+        for task in LARGE:
+            bench_real.TABLES.setdefault(task, {"kind": "quality", "group": "large"})
     global BASE, SPLITS, CALIBRATION
     BASE, SPLITS, CALIBRATION = args.base, args.splits, args.calibration
     import sklearn
@@ -385,7 +482,9 @@ def main(argv=None):
             continue
         frame = pd.DataFrame(rows)
         if "seed" in frame and frame["seed"].max() > 0:
-            keys = [c for c in ("table", "method", "shift", "rule") if c in frame]
+            keys = [
+                c for c in ("table", "method", "shift", "rows", "rule") if c in frame
+            ]
             frame = frame.drop(columns="seed").groupby(keys, sort=False).mean()
             print(f"(long-tailed tasks: mean over {args.seeds} seeds)\n")
             frame = frame.reset_index()
