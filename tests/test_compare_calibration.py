@@ -193,3 +193,68 @@ def test_probability_sources_of_adjusters_and_votes():
     assert _probability_source(mixed) == as_given
     hard = VotingClassifier([("a", la), ("b", LogitAdjustedClassifier(lr))])
     assert _probability_source(hard) == "none"
+
+
+def test_a_vote_behind_a_sampler_is_scored_and_a_dropped_member_left_out():
+    # imbalanced-learn's pipeline passes over a sampler at prediction time;
+    # the dropped member and its weight play no part
+    from imblearn.pipeline import make_pipeline as make_imb_pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_lt import LogitAdjustedClassifier
+
+    X, y = _skewed(seed=3)
+    train, test = np.arange(600), np.arange(600, 1200)
+    vote = VotingClassifier(
+        [
+            ("posthoc", LogitAdjustedClassifier(LogisticRegression(max_iter=1000))),
+            ("gone", "drop"),
+            ("tree", LogitAdjustedClassifier(LogisticRegression(C=0.01))),
+        ],
+        voting="soft",
+        weights=[1, 7, 3],
+    )
+    model = make_imb_pipeline(
+        StandardScaler(), RandomUnderSampler(random_state=0), vote
+    )
+    model.fit(X[train], y[train])
+    fitted = model[-1]
+    Z = model[0].transform(X[test])
+    expected = (
+        fitted.estimators_[0].estimator_.predict_proba(Z)
+        + 3 * fitted.estimators_[1].estimator_.predict_proba(Z)
+    ) / 4
+    got = _training_prior_proba(model, X[test], np.unique(y))
+    np.testing.assert_allclose(got, expected, atol=1e-10)
+    table = compare([("vote", model)], X, y, cv=[(train, test)], preprocess=False)
+    assert table["n_failed"][0] == 0
+    assert np.isfinite(table["brier_score_mean"][0])
+
+
+def test_an_adjuster_of_a_reweighted_or_resampled_model_is_not_undone():
+    # the inner model's own probabilities are not at the training prior
+    from imblearn.pipeline import make_pipeline as make_imb_pipeline
+    from imblearn.under_sampling import RandomUnderSampler
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_lt import LogitAdjustedClassifier
+    from sklearn_lt.compare.scoring import _probability_source
+
+    as_given = "predict_proba as given"
+    for inner in (
+        LogisticRegression(class_weight="balanced"),
+        make_pipeline(LogisticRegression(class_weight="balanced")),
+        make_imb_pipeline(RandomUnderSampler(), LogisticRegression()),
+        LinearMarginClassifier("logit_adjusted"),
+    ):
+        adjuster = LogitAdjustedClassifier(inner)
+        assert _probability_source(adjuster) == as_given, inner
+    X, y = _skewed()
+    adjuster = LogitAdjustedClassifier(LogisticRegression(class_weight="balanced"))
+    adjuster.fit(X[:600], y[:600])
+    np.testing.assert_allclose(
+        _training_prior_proba(adjuster, X[600:], np.unique(y)),
+        adjuster.predict_proba(X[600:]),
+    )

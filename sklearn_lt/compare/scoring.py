@@ -13,9 +13,13 @@ trained with the logit-adjusted loss (``loss="logit_adjusted"`` or
 ``"balanced_softmax"``) the probabilities are those at the training prior
 in closed form, ``softmax(f(x) + tau * log pi)`` (Menon et al., 2021; as
 :class:`~sklearn_lt.PriorCalibratedClassifier` computes them, without a
-refit); every other contender's are its ``predict_proba`` as it gives it
-(:func:`_probability_source`). A contender without ``predict_proba``
-scores NaN.
+refit). The same map undoes a post-hoc adjustment
+(:class:`~sklearn_lt.LogitAdjustedClassifier` of an unweighted model with
+``predict_proba``), giving back its inner model's probabilities, and a soft
+vote whose members all have a closed form is scored on the mean of its
+members' (:func:`_closed_form_proba`). Every other contender's are its
+``predict_proba`` as it gives it (:func:`_probability_source`). A
+contender without ``predict_proba`` scores NaN.
 """
 
 import time
@@ -24,6 +28,7 @@ from numbers import Real
 
 import numpy as np
 from scipy.special import softmax
+from sklearn.base import is_classifier
 from sklearn.metrics import (
     balanced_accuracy_score,
     brier_score_loss,
@@ -93,8 +98,13 @@ def _posthoc_adjuster(final):
     """``final`` if it is a post-hoc logit adjuster of probabilities, else None.
 
     Undoing :class:`~sklearn_lt.LogitAdjustedClassifier`'s (or its CV
-    variant's) adjustment gives back its inner model's probabilities, which
-    are at the training prior; an adjuster of decision scores has none.
+    variant's) adjustment gives back its inner model's probabilities. They
+    are at the training prior only if the inner model was trained on the
+    rows as they come: not for an adjuster of decision scores, nor for an
+    inner model that reweights (a ``class_weight`` set anywhere in it),
+    resamples (a step with ``fit_resample``) or is one of this package's
+    (whose probabilities are balanced). Weights passed to ``fit`` cannot be
+    seen here.
     """
     from ..posthoc import _BaseLogitAdjuster
 
@@ -104,7 +114,27 @@ def _posthoc_adjuster(final):
     method = final.response_method
     if method == "decision_function" or not hasattr(inner, "predict_proba"):
         return None
+    if not _trained_as_is(inner):
+        return None
     return final
+
+
+def _trained_as_is(estimator):
+    """Whether nothing in ``estimator`` reweights or resamples its rows."""
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        return all(
+            step is None or isinstance(step, str) or _trained_as_is(step)
+            for _, step in steps
+        )
+    if hasattr(estimator, "fit_resample"):
+        return False
+    if is_classifier(estimator) and type(estimator).__module__.startswith(
+        "sklearn_lt."
+    ):
+        return False
+    get_params = getattr(estimator, "get_params", None)
+    return get_params is None or get_params(deep=False).get("class_weight") is None
 
 
 def _soft_vote(final):
@@ -210,12 +240,18 @@ def _closed_form_proba(estimator, X):
 
 
 def _before_final(estimator, X):
-    """``X`` through every step of a (nested) pipeline but the last estimator."""
+    """``X`` through every step of a (nested) pipeline but the last estimator.
+
+    Resamplers (a step with ``fit_resample``) act only in ``fit`` and are
+    passed over, as imbalanced-learn's pipeline does at prediction time.
+    """
     steps = getattr(estimator, "steps", None)
     if not steps:
         return X
-    if len(steps) > 1:
-        X = estimator[:-1].transform(X)
+    for _, step in steps[:-1]:
+        if step is None or isinstance(step, str) or hasattr(step, "fit_resample"):
+            continue
+        X = step.transform(X)
     return _before_final(steps[-1][1], X)
 
 
