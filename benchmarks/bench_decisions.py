@@ -318,6 +318,7 @@ def part_em_floor(table, seed):
         weight /= weight.sum()
         for n_rows in FLOOR_ROWS:
             errors, no_adaptation, adapted, oracle = [], [], [], []
+            unconverged = 0
             for _ in range(FLOOR_DRAWS):
                 idx = rng.choice(len(proba), size=n_rows, p=weight)
                 seen = proba[idx]
@@ -326,7 +327,9 @@ def part_em_floor(table, seed):
                 u = rng.random((n_rows, 1))
                 labels = (true.cumsum(axis=1) < u).sum(axis=1).clip(0, n_classes - 1)
                 truth = np.bincount(labels, minlength=n_classes) / n_rows
-                estimate = _em_prior(seen, rho, 1000, 1e-8)[0]
+                # PriorShiftAdapter's defaults (em_max_iter, em_tol).
+                estimate, _, converged = _em_prior(seen, rho, 1000, 1e-8)
+                unconverged += not converged
                 errors.append(np.abs(estimate - truth).sum())
                 # Expected accuracy of each decision at the true posteriors.
                 rows_ = np.arange(n_rows)
@@ -345,6 +348,7 @@ def part_em_floor(table, seed):
                     "acc. no adaptation": np.mean(no_adaptation),
                     "acc. adapted": np.mean(adapted),
                     "acc. at the true prior": np.mean(oracle),
+                    "EM draws unconverged": unconverged,
                 }
             )
     return rows
