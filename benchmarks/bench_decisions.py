@@ -262,7 +262,9 @@ def part_metric_optimal(table, seed):
         # The min-max search without its balanced-accuracy constraint.
         variants.append(("worst_class_recall", {"balanced_accuracy_loss": None}))
     for metric, options in variants:
-        calibrated = PriorCalibratedClassifier(_ours(info))  # closed form
+        # Closed form, or (--calibration temperature_bias) the fitted map.
+        method = "auto" if CALIBRATION == "logit_adjusted" else CALIBRATION
+        calibrated = PriorCalibratedClassifier(_ours(info), method=method)
         # digits_lt's test split is balanced: tune for that prior.
         prior = "balanced" if table == "digits_lt" else None
         model = MetricOptimalClassifierCV(
@@ -354,7 +356,7 @@ def part_em_floor(table, seed):
     return rows
 
 
-CALIBRATION = "logit_adjusted"  # set by --calibration (part 2, EM)
+CALIBRATION = "logit_adjusted"  # set by --calibration (parts 2, 3 and 5)
 SPLITS = 1  # set by --splits: stratified half/half splits of part 4
 
 
@@ -429,6 +431,12 @@ def main(argv=None):
         help="seeds of the long-tailed tasks (their split); real tables: one split",
     )
     parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="the long-tailed tasks' seeds start here (fresh seeds: 5)",
+    )
+    parser.add_argument(
         "--base",
         choices=("linear", "mlp"),
         default="linear",
@@ -444,7 +452,7 @@ def main(argv=None):
         "--calibration",
         choices=("logit_adjusted", "temperature_bias"),
         default="logit_adjusted",
-        help="part 2, EM: ours' closed form at the training prior, or a "
+        help="parts 2, 3 and 5: ours' closed form at the training prior, or a "
         "temperature and biases fitted on out-of-fold scores",
     )
     args = parser.parse_args(argv)
@@ -478,7 +486,11 @@ def main(argv=None):
         rows = [
             row
             for table in tables
-            for seed in range(args.seeds if table in LONG_TAILED else 1)
+            for seed in (
+                range(args.first_seed, args.first_seed + args.seeds)
+                if table in LONG_TAILED
+                else [0]
+            )
             for row in run(table, seed)
         ]
         print(f"\n## {part}. {title} ({time.perf_counter() - start:.0f} s)\n")
