@@ -330,7 +330,7 @@ def part_em_floor(table, seed):
                 labels = (true.cumsum(axis=1) < u).sum(axis=1).clip(0, n_classes - 1)
                 truth = np.bincount(labels, minlength=n_classes) / n_rows
                 # PriorShiftAdapter's defaults (em_max_iter, em_tol).
-                estimate, _, converged = _em_prior(seen, rho, 1000, 1e-8)
+                estimate, _, converged, _ = _em_prior(seen, rho, 1000, 1e-8)
                 unconverged += not converged
                 errors.append(np.abs(estimate - truth).sum())
                 # Expected accuracy of each decision at the true posteriors.

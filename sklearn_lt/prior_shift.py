@@ -49,16 +49,17 @@ def _em_prior(proba, prior, max_iter, tol):
     Starting from ``q = prior``, repeat: ``p'(k | x) ∝ (q_k / prior_k)
     p(k | x)`` for every row, then ``q = mean over rows of p'(. | x)``; stop
     when no entry of ``q`` moves by more than ``tol``. Returns ``(q, n_iter,
-    converged)``.
+    converged, shift)``, ``shift`` the largest move of the last iteration.
     """
     q = prior.copy()
+    shift = np.inf
     for n_iter in range(1, max_iter + 1):
         new = _reweighted(proba, q / prior).mean(axis=0)
         shift = np.max(np.abs(new - q))
         q = new
         if shift <= tol:
-            return q, n_iter, True
-    return q, max_iter, False
+            return q, n_iter, True, shift
+    return q, max_iter, False, shift
 
 
 def _bbse_prior(confusion, predicted_frequency):
@@ -297,13 +298,19 @@ class PriorShiftAdapter(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self, "prior_")
         if self.method == "em":
             proba = np.asarray(self.estimator_.predict_proba(X), dtype=np.float64)
-            prior, n_iter, converged = _em_prior(
+            prior, n_iter, converged, shift = _em_prior(
                 proba, self.prior_, self.em_max_iter, self.em_tol
             )
             if not converged:
+                # EM slows down to a crawl when the estimate runs into the
+                # simplex's edge (a class's prior near 0); its last steps
+                # then move the estimate very little.
                 warnings.warn(
                     f"EM did not converge in em_max_iter={self.em_max_iter} "
-                    f"iterations (em_tol={self.em_tol}); increase em_max_iter.",
+                    f"iterations (em_tol={self.em_tol}): its last step moved "
+                    f"the prior by {shift:.2g}, and the smallest estimated "
+                    f"class prior is {prior.min():.2g}. EM slows down where a "
+                    "class's prior goes to 0; increase em_max_iter to go on.",
                     ConvergenceWarning,
                     stacklevel=2,
                 )

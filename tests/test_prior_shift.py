@@ -85,8 +85,13 @@ def test_em_steps_match_hand_computation():
         model = PriorShiftAdapter(TableModel(table), em_max_iter=em_max_iter)
         model.fit(X_train, y_train)
         np.testing.assert_allclose(model.prior_, [0.75, 0.25])
-        with pytest.warns(ConvergenceWarning, match="EM did not converge"):
+        with pytest.warns(ConvergenceWarning, match="EM did not converge") as record:
             model.adapt(X_new)
+        # the message gives the last step, by hand: from the start [0.75,
+        # 0.25] to q1, or from q1 to q2
+        last_step = 0.75 - 1.6 / 3 if em_max_iter == 1 else abs(q2_0 - 1.6 / 3)
+        assert f"moved the prior by {last_step:.2g}," in str(record[0].message)
+        assert f"prior is {min(expected):.2g}." in str(record[0].message)
         np.testing.assert_allclose(model.estimated_prior_, expected, rtol=1e-12)
         assert model.n_iter_ == em_max_iter
         # Probabilities at the estimate: p * q / pi, renormalised.
