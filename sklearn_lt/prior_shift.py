@@ -52,7 +52,6 @@ def _em_prior(proba, prior, max_iter, tol):
     converged, shift)``, ``shift`` the largest move of the last iteration.
     """
     q = prior.copy()
-    shift = np.inf
     for n_iter in range(1, max_iter + 1):
         new = _reweighted(proba, q / prior).mean(axis=0)
         shift = np.max(np.abs(new - q))

@@ -94,8 +94,8 @@ def _is_logit_adjusted(estimator):
     )
 
 
-def _posthoc_adjuster(final):
-    """``final`` if it is a post-hoc logit adjuster of probabilities, else None.
+def _is_posthoc_adjuster(final):
+    """Whether ``final`` is a post-hoc logit adjuster of probabilities.
 
     Undoing :class:`~sklearn_lt.LogitAdjustedClassifier`'s (or its CV
     variant's) adjustment gives back its inner model's probabilities. They
@@ -109,14 +109,13 @@ def _posthoc_adjuster(final):
     from ..posthoc import _BaseLogitAdjuster
 
     if not isinstance(final, _BaseLogitAdjuster):
-        return None
+        return False
     inner = getattr(final, "estimator_", final.estimator)
-    method = final.response_method
-    if method == "decision_function" or not hasattr(inner, "predict_proba"):
-        return None
-    if not _trained_as_is(inner):
-        return None
-    return final
+    return (
+        final.response_method != "decision_function"
+        and hasattr(inner, "predict_proba")
+        and _trained_as_is(inner)
+    )
 
 
 def _trained_as_is(estimator):
@@ -137,13 +136,16 @@ def _trained_as_is(estimator):
     return get_params is None or get_params(deep=False).get("class_weight") is None
 
 
-def _soft_vote(final):
-    """``final`` if it is a soft ``VotingClassifier``, else None."""
+def _is_soft_vote(final):
+    """Whether ``final`` is a soft ``VotingClassifier``."""
     from sklearn.ensemble import VotingClassifier
 
-    if isinstance(final, VotingClassifier) and final.voting == "soft":
-        return final
-    return None
+    return isinstance(final, VotingClassifier) and final.voting == "soft"
+
+
+def _vote_members(vote):
+    """The members of ``vote`` that are not dropped."""
+    return [m for _, m in vote.estimators if m is not None and m != "drop"]
 
 
 def _has_closed_form(estimator):
@@ -153,12 +155,11 @@ def _has_closed_form(estimator):
     from ..prior_calibration import _final_step
 
     final = _final_step(estimator)
-    if _is_logit_adjusted(final) or _posthoc_adjuster(final) is not None:
+    if _is_logit_adjusted(final) or _is_posthoc_adjuster(final):
         return True
-    vote = _soft_vote(final)
-    if vote is None:
+    if not _is_soft_vote(final):
         return False
-    members = [m for _, m in vote.estimators if m is not None and m != "drop"]
+    members = _vote_members(final)
     return bool(members) and all(_has_closed_form(m) for m in members)
 
 
@@ -214,7 +215,7 @@ def _closed_form_proba(estimator, X):
     adjustment = None
     if _is_logit_adjusted(final):
         adjustment = _logit_adjustment(estimator)
-    elif _posthoc_adjuster(final) is not None:
+    elif _is_posthoc_adjuster(final):
         adjustment = final._fitted_tau(), np.asarray(final.prior_, dtype=np.float64)
     if adjustment is not None:
         tau, prior = adjustment
@@ -222,20 +223,16 @@ def _closed_form_proba(estimator, X):
         with np.errstate(divide="ignore"):
             log_proba = np.log(proba)
         return softmax(log_proba + tau * np.log(prior), axis=1)
-    vote = _soft_vote(final)
-    if vote is None or not _has_closed_form(final):
+    if not _is_soft_vote(final):
         return None
-    if final is not estimator:  # the steps before the vote
-        X = _before_final(estimator, X)
-    members = [m for _, m in vote.estimators if m is not None and m != "drop"]
-    weights = None
-    if vote.weights is not None:
-        weights = [
-            w for (_, m), w in zip(vote.estimators, vote.weights) if m in members
-        ]
-    probas = [_closed_form_proba(member, X) for member in vote.estimators_]
+    X = _before_final(estimator, X)  # through the steps before the vote
+    probas = [_closed_form_proba(member, X) for member in final.estimators_]
     if any(proba is None for proba in probas):
         return None
+    weights = None
+    if final.weights is not None:  # those of the members not dropped
+        kept = _vote_members(final)
+        weights = [w for (_, m), w in zip(final.estimators, final.weights) if m in kept]
     return np.average(probas, axis=0, weights=weights)
 
 
