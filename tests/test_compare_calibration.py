@@ -156,11 +156,15 @@ def test_a_soft_vote_of_logit_adjusted_models_averages_their_training_prior_ones
     expected = (3 * linear_train_prior + plain.predict_proba(Z_test)) / 4
     got = _training_prior_proba(vote, X[test], np.unique(y))
     np.testing.assert_allclose(got, expected, atol=1e-6)
-    # the vote's own probabilities are the balanced ones, and its decisions
-    # stay their argmax
+    # the vote's own probabilities are the balanced ones: further from the
+    # head class's rate than the training-prior ones; its decisions stay
+    # their argmax
     assert np.abs(vote.predict_proba(X[test]) - got).max() > 0.1
     assert abs(got[:, 0].mean() - np.mean(y[test] == 0)) < abs(
         vote.predict_proba(X[test])[:, 0].mean() - np.mean(y[test] == 0)
+    )
+    np.testing.assert_array_equal(
+        vote.predict(X[test]), vote.predict_proba(X[test]).argmax(axis=1)
     )
 
 
